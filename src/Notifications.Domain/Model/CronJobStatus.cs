@@ -1,0 +1,8 @@
+namespace Notifications.Domain.Model;
+
+public enum CronJobStatus
+{
+    Running,
+    Completed,
+    Failed,
+}
