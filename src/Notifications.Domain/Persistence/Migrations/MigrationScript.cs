@@ -8,8 +8,7 @@ namespace Notifications.Domain.Persistence.Migrations;
 public sealed record MigrationScript(int Version, string Name, string Sql)
 {
     /// <summary>SHA-256 of the script with line endings normalised, so a checkout's line-ending setting does not change it.</summary>
-    public string Checksum { get; } = Convert.ToHexStringLower(
-        SHA256.HashData(Encoding.UTF8.GetBytes(Sql.ReplaceLineEndings("\n"))));
+    public string Checksum => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Sql.ReplaceLineEndings("\n"))));
 
     /// <summary>Builds a script from its file name (<c>0001_create_core_schema.sql</c>) and text.</summary>
     public static MigrationScript FromFile(string fileName, string sql)
