@@ -1,4 +1,5 @@
 using Notifications.Api.Extensions;
+using Notifications.Api.Security;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -7,6 +8,7 @@ builder.AddApiServices();
 
 var app = builder.Build();
 
+app.UseApiSecurity();
 app.MapDefaultEndpoints();
 
 app.Run();

@@ -1,3 +1,4 @@
+using Notifications.Api.Security;
 using Notifications.Domain;
 
 namespace Notifications.Api.Extensions;
@@ -7,5 +8,6 @@ internal static class Extensions
     public static void AddApiServices(this IHostApplicationBuilder builder)
     {
         builder.AddRedisClient(ResourceNames.Redis);
+        builder.AddApiSecurity();
     }
 }
