@@ -1,0 +1,45 @@
+using Notifications.Api.Security;
+
+namespace Notifications.IntegrationTests.Api.Security;
+
+/// <summary>A bad setting stops the API at start-up with a message naming it (no Redis needed: start fails first).</summary>
+/// <remarks>
+/// The message is read from the host's error log: when start fails, WebApplicationFactory sometimes reports the
+/// host's disposal (ObjectDisposedException) instead of the start-up exception.
+/// </remarks>
+public sealed class OptionsValidationTests
+{
+    private const string UnusedRedis = "127.0.0.1:1";
+
+    [Theory]
+    [InlineData("Authentication:Jwt:SigningKey", "", "Authentication:Jwt:SigningKey is required")]
+    [InlineData("Authentication:Jwt:SigningKey", "too-short", "Authentication:Jwt:SigningKey is 9 bytes long")]
+    [InlineData("Authentication:Jwt:SigningKey", JwtOptions.PublishedDevelopmentSigningKey, "Authentication:Jwt:SigningKey is the published development key")]
+    [InlineData("Authentication:Jwt:Issuer", "", "Authentication:Jwt:Issuer is required")]
+    [InlineData("RateLimiting:PermitsPerWindow", "0", "RateLimiting:PermitsPerWindow must be at least 1")]
+    [InlineData("RateLimiting:Window", "00:00:00", "RateLimiting:Window must be between")]
+    [InlineData("RateLimiting:Window", "a minute", "RateLimiting:Window")]
+    public async Task Start_InProductionWithABadSetting_FailsNamingTheSetting(string key, string value, string expectedMessage)
+    {
+        var settings = SecurityApiFactory.ProductionJwtSettings();
+        settings[key] = value;
+        await using var api = new SecurityApiFactory(UnusedRedis, "Production", settings);
+
+        Assert.ThrowsAny<Exception>(() => api.CreateClient());
+
+        Assert.Contains(expectedMessage, api.LoggedErrors);
+    }
+
+    [Fact]
+    public async Task Start_InProductionWithoutAnyJwtSettings_FailsNamingEachMissingSetting()
+    {
+        await using var api = new SecurityApiFactory(UnusedRedis, "Production");
+
+        Assert.ThrowsAny<Exception>(() => api.CreateClient());
+
+        var messages = api.LoggedErrors;
+        Assert.Contains("Authentication:Jwt:Issuer", messages);
+        Assert.Contains("Authentication:Jwt:Audience", messages);
+        Assert.Contains("Authentication:Jwt:SigningKey", messages);
+    }
+}
