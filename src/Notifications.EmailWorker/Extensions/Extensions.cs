@@ -1,4 +1,5 @@
 using Notifications.Domain;
+using Notifications.Domain.Persistence;
 
 namespace Notifications.EmailWorker.Extensions;
 
@@ -6,6 +7,8 @@ internal static class Extensions
 {
     public static void AddEmailWorkerServices(this IHostApplicationBuilder builder)
     {
+        builder.AddNpgsqlDbContext<NotificationsDbContext>(ResourceNames.Database);
+        builder.Services.AddSchemaVersionGuard();
         builder.AddRedisClient(ResourceNames.Redis);
     }
 }
