@@ -1,5 +1,7 @@
+using Notifications.Api.Outbox;
 using Notifications.Api.Security;
 using Notifications.Domain;
+using Notifications.Domain.Persistence;
 
 namespace Notifications.Api.Extensions;
 
@@ -7,7 +9,10 @@ internal static class Extensions
 {
     public static void AddApiServices(this IHostApplicationBuilder builder)
     {
+        builder.AddNpgsqlDbContext<NotificationsDbContext>(ResourceNames.Database);
+        builder.Services.AddSchemaVersionGuard();
         builder.AddRedisClient(ResourceNames.Redis);
         builder.AddApiSecurity();
+        builder.AddOutboxRelay();
     }
 }

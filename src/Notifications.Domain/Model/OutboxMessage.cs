@@ -1,10 +1,12 @@
 using System.Text.Json;
+using Notifications.Domain.Messaging;
 
 namespace Notifications.Domain.Model;
 
 /// <summary>
 /// Work to append to a channel's stream, written in the same transaction as its job. Inserting rows raises
 /// <c>NOTIFY</c> on <see cref="Persistence.OutboxSignal.ChannelName"/> when the transaction commits.
+/// Create rows with <see cref="For"/>: the relay appends <see cref="ToDeliveryMessage"/> to the channel's stream as is.
 /// </summary>
 public sealed class OutboxMessage
 {
@@ -13,6 +15,12 @@ public sealed class OutboxMessage
 
     public required Guid JobId { get; init; }
     public required DeliveryChannel Channel { get; init; }
+
+    /// <summary>
+    /// The <see cref="DeliveryMessage"/> fields other than the trace context (which has its own columns), as a JSON
+    /// object of strings named like the stream fields: <c>job_id</c>, <c>notification_id</c> (absent for a digest),
+    /// <c>user_id</c>, <c>channel</c>, <c>priority</c>.
+    /// </summary>
     public required JsonDocument Payload { get; init; }
 
     /// <summary>W3C trace context of the request that created the work.</summary>
@@ -23,4 +31,45 @@ public sealed class OutboxMessage
     public DateTimeOffset? DispatchedAt { get; set; }
     public int Attempts { get; set; }
     public string? LastError { get; set; }
+
+    /// <summary>The outbox row that hands <paramref name="job"/> to its channel's workers.</summary>
+    public static OutboxMessage For(DeliveryJob job, string? traceParent, string? traceState, DateTimeOffset now)
+    {
+        var message = DeliveryMessage.ForJob(job, traceParent, traceState);
+        var payload = message.ToStreamFields()
+            .Where(field => field.Key is not (DeliveryMessage.Fields.TraceParent or DeliveryMessage.Fields.TraceState))
+            .ToDictionary(field => field.Key, field => field.Value, StringComparer.Ordinal);
+        return new OutboxMessage
+        {
+            JobId = job.Id,
+            Channel = job.Channel,
+            Payload = JsonSerializer.SerializeToDocument(payload),
+            TraceParent = traceParent,
+            TraceState = traceState,
+            CreatedAt = now,
+        };
+    }
+
+    /// <summary>The stream entry this row stands for: its payload's fields and its trace context.</summary>
+    /// <exception cref="FormatException">The payload does not hold the fields <see cref="For"/> writes.</exception>
+    public DeliveryMessage ToDeliveryMessage()
+    {
+        if (Payload.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            throw new FormatException($"Outbox message {Id}'s payload is not a JSON object.");
+        }
+        var fields = Payload.RootElement.EnumerateObject()
+            .Where(property => property.Value.ValueKind == JsonValueKind.String)
+            .Select(property => KeyValuePair.Create(property.Name, property.Value.GetString()!))
+            .ToList();
+        if (TraceParent is not null)
+        {
+            fields.Add(KeyValuePair.Create(DeliveryMessage.Fields.TraceParent, TraceParent));
+        }
+        if (TraceState is not null)
+        {
+            fields.Add(KeyValuePair.Create(DeliveryMessage.Fields.TraceState, TraceState));
+        }
+        return DeliveryMessage.FromStreamFields(fields);
+    }
 }

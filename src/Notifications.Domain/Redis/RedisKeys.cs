@@ -1,3 +1,6 @@
+using Notifications.Domain.Model;
+using Notifications.Domain.Persistence;
+
 namespace Notifications.Domain.Redis;
 
 /// <summary>
@@ -14,4 +17,10 @@ public static class RedisKeys
     /// fixed window, numbered from the Unix epoch in window lengths. Expires by itself once the window is over.
     /// </summary>
     public static string RateLimit(string partition, long window) => $"{Prefix}ratelimit:{partition}:{window}";
+
+    /// <summary>
+    /// The stream of delivery work for one channel (e.g. <c>notifications:stream:in_app</c>), appended to by the API's
+    /// outbox relay and read by the workers; entries are <see cref="Messaging.DeliveryMessage"/>s.
+    /// </summary>
+    public static string DeliveryStream(DeliveryChannel channel) => $"{Prefix}stream:{SnakeCaseEnum<DeliveryChannel>.ToName(channel)}";
 }

@@ -4,17 +4,16 @@ using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Notifications.Api.Problems;
 using Notifications.Api.Security;
-using Notifications.Testing;
 using static Notifications.IntegrationTests.Api.Security.ProblemAssertions;
 
 namespace Notifications.IntegrationTests.Api.Security;
 
-[Collection(ApiSecurityRedisCollection.Name)]
-public sealed class AuthenticationTests(RedisServerFixture redis) : IAsyncDisposable
+[Collection(ApiSecurityCollection.Name)]
+public sealed class AuthenticationTests(ApiTestServers servers) : IAsyncDisposable
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
-    private readonly SecurityApiFactory _api = new(redis.ConnectionString);
+    private readonly SecurityApiFactory _api = new(servers.Redis.ConnectionString, servers.DatabaseConnectionString);
 
     public ValueTask DisposeAsync() => _api.DisposeAsync();
 

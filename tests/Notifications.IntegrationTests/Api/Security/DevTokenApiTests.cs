@@ -3,20 +3,19 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Notifications.Api.Apis;
 using Notifications.Api.Problems;
-using Notifications.Testing;
 using static Notifications.IntegrationTests.Api.Security.ProblemAssertions;
 
 namespace Notifications.IntegrationTests.Api.Security;
 
-[Collection(ApiSecurityRedisCollection.Name)]
-public sealed class DevTokenApiTests(RedisServerFixture redis)
+[Collection(ApiSecurityCollection.Name)]
+public sealed class DevTokenApiTests(ApiTestServers servers)
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task IssueToken_InDevelopment_ReturnsATokenTheApiAcceptsWithItsRoles()
     {
-        await using var api = new SecurityApiFactory(redis.ConnectionString, "Development");
+        await using var api = new SecurityApiFactory(servers.Redis.ConnectionString, servers.DatabaseConnectionString, "Development");
         var client = api.CreateClient();
 
         var response = await client.PostAsJsonAsync(DevTokenApi.Route,
@@ -32,7 +31,7 @@ public sealed class DevTokenApiTests(RedisServerFixture redis)
     [Fact]
     public async Task IssueToken_WithoutSubjectOrWithABadScope_Returns400ProblemNamingTheFields()
     {
-        await using var api = new SecurityApiFactory(redis.ConnectionString, "Development");
+        await using var api = new SecurityApiFactory(servers.Redis.ConnectionString, servers.DatabaseConnectionString, "Development");
 
         var response = await api.CreateClient().PostAsJsonAsync(DevTokenApi.Route,
             new { roles = new[] { "admin" }, scopes = new[] { "two words" } }, Cancellation);
@@ -46,7 +45,7 @@ public sealed class DevTokenApiTests(RedisServerFixture redis)
     [Fact]
     public async Task IssueToken_InProduction_DoesNotExist()
     {
-        await using var api = new SecurityApiFactory(redis.ConnectionString, "Production", SecurityApiFactory.ProductionJwtSettings());
+        await using var api = new SecurityApiFactory(servers.Redis.ConnectionString, servers.DatabaseConnectionString, "Production", SecurityApiFactory.ProductionJwtSettings());
 
         var response = await api.CreateClient().PostAsJsonAsync(DevTokenApi.Route, new { sub = "user-1" }, Cancellation);
 

@@ -2,7 +2,10 @@ using Notifications.Api.Security;
 
 namespace Notifications.IntegrationTests.Api.Security;
 
-/// <summary>A bad setting stops the API at start-up with a message naming it (no Redis needed: start fails first).</summary>
+/// <summary>
+/// A bad setting stops the API at start-up with a message naming it (no Redis or database needed: options are
+/// validated before the schema check and before anything connects).
+/// </summary>
 /// <remarks>
 /// The message is read from the host's error log: when start fails, WebApplicationFactory sometimes reports the
 /// host's disposal (ObjectDisposedException) instead of the start-up exception.
@@ -10,6 +13,7 @@ namespace Notifications.IntegrationTests.Api.Security;
 public sealed class OptionsValidationTests
 {
     private const string UnusedRedis = "127.0.0.1:1";
+    private const string UnusedDatabase = "Host=127.0.0.1;Port=1;Database=unused;Username=unused";
 
     [Theory]
     [InlineData("Authentication:Jwt:SigningKey", "", "Authentication:Jwt:SigningKey is required")]
@@ -19,11 +23,13 @@ public sealed class OptionsValidationTests
     [InlineData("RateLimiting:PermitsPerWindow", "0", "RateLimiting:PermitsPerWindow must be at least 1")]
     [InlineData("RateLimiting:Window", "00:00:00", "RateLimiting:Window must be between")]
     [InlineData("RateLimiting:Window", "a minute", "RateLimiting:Window")]
+    [InlineData("Outbox:BatchSize", "0", "Outbox:BatchSize must be between 1 and 10000")]
+    [InlineData("Outbox:PollInterval", "00:00:00", "Outbox:PollInterval must be between")]
     public async Task Start_InProductionWithABadSetting_FailsNamingTheSetting(string key, string value, string expectedMessage)
     {
         var settings = SecurityApiFactory.ProductionJwtSettings();
         settings[key] = value;
-        await using var api = new SecurityApiFactory(UnusedRedis, "Production", settings);
+        await using var api = new SecurityApiFactory(UnusedRedis, UnusedDatabase, "Production", settings);
 
         Assert.ThrowsAny<Exception>(() => api.CreateClient());
 
@@ -33,7 +39,7 @@ public sealed class OptionsValidationTests
     [Fact]
     public async Task Start_InProductionWithoutAnyJwtSettings_FailsNamingEachMissingSetting()
     {
-        await using var api = new SecurityApiFactory(UnusedRedis, "Production");
+        await using var api = new SecurityApiFactory(UnusedRedis, UnusedDatabase, "Production");
 
         Assert.ThrowsAny<Exception>(() => api.CreateClient());
 

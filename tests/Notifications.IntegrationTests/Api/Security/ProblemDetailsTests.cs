@@ -1,17 +1,16 @@
 using System.Net;
 using System.Text;
 using Notifications.Api.Problems;
-using Notifications.Testing;
 using static Notifications.IntegrationTests.Api.Security.ProblemAssertions;
 
 namespace Notifications.IntegrationTests.Api.Security;
 
-[Collection(ApiSecurityRedisCollection.Name)]
-public sealed class ProblemDetailsTests(RedisServerFixture redis) : IAsyncDisposable
+[Collection(ApiSecurityCollection.Name)]
+public sealed class ProblemDetailsTests(ApiTestServers servers) : IAsyncDisposable
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
-    private readonly SecurityApiFactory _api = new(redis.ConnectionString, "Production", SecurityApiFactory.ProductionJwtSettings());
+    private readonly SecurityApiFactory _api = new(servers.Redis.ConnectionString, servers.DatabaseConnectionString, "Production", SecurityApiFactory.ProductionJwtSettings());
 
     public ValueTask DisposeAsync() => _api.DisposeAsync();
 

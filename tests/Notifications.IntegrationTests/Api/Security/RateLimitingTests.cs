@@ -5,8 +5,8 @@ using static Notifications.IntegrationTests.Api.Security.ProblemAssertions;
 
 namespace Notifications.IntegrationTests.Api.Security;
 
-[Collection(ApiSecurityRedisCollection.Name)]
-public sealed class RateLimitingTests(RedisServerFixture redis)
+[Collection(ApiSecurityCollection.Name)]
+public sealed class RateLimitingTests(ApiTestServers servers)
 {
     private const int DefaultPermitsPerMinute = 100;
 
@@ -18,7 +18,7 @@ public sealed class RateLimitingTests(RedisServerFixture redis)
     [Fact]
     public async Task UserRoute_RequestAfterTheLimit_Returns429ProblemWithRetryAfterAndRateLimitHeaders()
     {
-        await using var api = new SecurityApiFactory(redis.ConnectionString, timeProvider: _clock);
+        await using var api = new SecurityApiFactory(servers.Redis.ConnectionString, servers.DatabaseConnectionString, timeProvider: _clock);
         var client = api.CreateClient(api.IssueToken(NewUserId()));
 
         for (var request = 1; request <= DefaultPermitsPerMinute; request++)
@@ -42,8 +42,8 @@ public sealed class RateLimitingTests(RedisServerFixture redis)
     [Fact]
     public async Task TwoApiInstancesSharingRedis_EnforceOneLimitTogether()
     {
-        await using var first = new SecurityApiFactory(redis.ConnectionString, timeProvider: _clock);
-        await using var second = new SecurityApiFactory(redis.ConnectionString, timeProvider: _clock);
+        await using var first = new SecurityApiFactory(servers.Redis.ConnectionString, servers.DatabaseConnectionString, timeProvider: _clock);
+        await using var second = new SecurityApiFactory(servers.Redis.ConnectionString, servers.DatabaseConnectionString, timeProvider: _clock);
         var token = first.IssueToken(NewUserId());
         HttpClient[] clients = [first.CreateClient(token), second.CreateClient(token)];
 
@@ -61,7 +61,7 @@ public sealed class RateLimitingTests(RedisServerFixture redis)
     public async Task UserRoute_AnotherUsersExhaustedBudget_DoesNotLimitThisUser()
     {
         var settings = new Dictionary<string, string> { ["RateLimiting:PermitsPerWindow"] = "2" };
-        await using var api = new SecurityApiFactory(redis.ConnectionString, settings: settings, timeProvider: _clock);
+        await using var api = new SecurityApiFactory(servers.Redis.ConnectionString, servers.DatabaseConnectionString, settings: settings, timeProvider: _clock);
         var greedy = api.CreateClient(api.IssueToken(NewUserId()));
         for (var request = 0; request < 3; request++)
         {
@@ -79,7 +79,7 @@ public sealed class RateLimitingTests(RedisServerFixture redis)
     {
         await using var ownRedis = new RedisServerFixture();
         await ownRedis.InitializeAsync();
-        await using var api = new SecurityApiFactory(ownRedis.ConnectionString, timeProvider: _clock);
+        await using var api = new SecurityApiFactory(ownRedis.ConnectionString, servers.DatabaseConnectionString, timeProvider: _clock);
         var client = api.CreateClient(api.IssueToken(NewUserId()));
         Assert.Equal("99", Header(await client.GetAsync(TestEndpoints.UserRoute, Cancellation), "RateLimit-Remaining"));
 

@@ -10,10 +10,12 @@ using Notifications.Domain;
 namespace Notifications.IntegrationTests.Api.Security;
 
 /// <summary>
-/// The real API host, in-process, against a real Redis, with the test-only endpoints of <see cref="TestEndpoints"/>.
+/// The real API host, in-process, against a real Redis and a migrated database, with the test-only endpoints of
+/// <see cref="TestEndpoints"/>.
 /// </summary>
 internal sealed class SecurityApiFactory(
     string redisConnectionString,
+    string databaseConnectionString,
     string environment = "Development",
     IReadOnlyDictionary<string, string>? settings = null,
     TimeProvider? timeProvider = null) : WebApplicationFactory<Program>
@@ -28,6 +30,7 @@ internal sealed class SecurityApiFactory(
         builder.UseEnvironment(environment);
         builder.ConfigureLogging(logging => logging.AddProvider(_errors));
         builder.UseSetting($"ConnectionStrings:{ResourceNames.Redis}", redisConnectionString);
+        builder.UseSetting($"ConnectionStrings:{ResourceNames.Database}", databaseConnectionString);
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             builder.UseSetting(key, value);

@@ -1,12 +1,13 @@
-using Notifications.Testing;
-
 namespace Notifications.IntegrationTests.Api.Security;
 
-/// <summary>One Redis server for the API security tests; each test uses its own user ids, so counters never mix.</summary>
+/// <summary>
+/// One Redis and one migrated database for the API security tests; each test uses its own user ids, so counters
+/// never mix.
+/// </summary>
 [CollectionDefinition(Name)]
-public sealed class ApiSecurityRedisCollection : ICollectionFixture<RedisServerFixture>
+public sealed class ApiSecurityCollection : ICollectionFixture<ApiTestServers>
 {
-    public const string Name = "API security on Redis";
+    public const string Name = "API security on Redis and Postgres";
 }
 
 /// <summary>A clock that stands still, so a test's requests all fall in one rate-limit window.</summary>

@@ -1,0 +1,275 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Notifications.Domain.Messaging;
+using Notifications.Domain.Model;
+using Notifications.Domain.Persistence;
+using Npgsql;
+using StackExchange.Redis;
+
+namespace Notifications.Api.Outbox;
+
+/// <summary>
+/// Appends undispatched outbox rows to their channel's Redis stream and marks them dispatched. Each batch is claimed
+/// <c>FOR UPDATE SKIP LOCKED</c> in one transaction, so several API replicas can relay side by side without appending
+/// a row twice. The relay wakes on the <see cref="OutboxSignal.ChannelName"/> notification raised when rows commit,
+/// and polls every <see cref="OutboxRelayOptions.PollInterval"/> in case a signal was missed or the listener is down.
+/// </summary>
+/// <remarks>
+/// Delivery is at least once: a crash (or a failed commit, or an XADD that timed out here but reached Redis) after
+/// XADD and before the commit leaves the rows undispatched, so they are appended again later. That is acceptable
+/// because workers re-check the job row before acting.
+/// While Redis is down the batch rolls back, the rows stay undispatched and the relay backs off; the API keeps
+/// accepting work, since writing it only needs Postgres.
+/// </remarks>
+internal sealed partial class OutboxRelay(
+    IServiceScopeFactory scopeFactory,
+    NpgsqlDataSource dataSource,
+    IDatabase redis,
+    IOptions<OutboxRelayOptions> options,
+    TimeProvider timeProvider,
+    ILogger<OutboxRelay> logger) : BackgroundService
+{
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan LongestRetryDelay = TimeSpan.FromSeconds(30);
+    private const int LastErrorMaxLength = 2000;
+
+    /// <summary>How long one XADD may take before the batch counts as failed (Redis answers in about a millisecond).</summary>
+    private static readonly TimeSpan RedisCommandTimeout = TimeSpan.FromSeconds(5);
+
+    private static readonly Counter<long> DispatchedMessages = ApiTelemetry.Meter.CreateCounter<long>(
+        "notifications.outbox.dispatched", unit: "{message}", description: "Outbox messages appended to their channel's stream.");
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        NpgsqlConnection? listener = null;
+        var consecutiveFailures = 0;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                // Listen before looking for rows, so a row committed in between still wakes the next wait.
+                listener ??= await TryListenAsync(settings.PollInterval, stoppingToken);
+
+                var dispatched = await TryDispatchBatchAsync(settings.BatchSize, stoppingToken);
+                if (dispatched is null)
+                {
+                    consecutiveFailures++;
+                    await Task.Delay(RetryDelay(consecutiveFailures), timeProvider, stoppingToken);
+                    continue;
+                }
+                consecutiveFailures = 0;
+                if (dispatched == settings.BatchSize)
+                {
+                    continue;
+                }
+
+                listener = await WaitForSignalAsync(listener, settings.PollInterval, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            if (listener is not null)
+            {
+                await listener.DisposeAsync();
+            }
+        }
+    }
+
+    private static TimeSpan RetryDelay(int consecutiveFailures) =>
+        TimeSpan.FromTicks(Math.Min(LongestRetryDelay.Ticks, FirstRetryDelay.Ticks << Math.Min(consecutiveFailures - 1, 16)));
+
+    private async Task<NpgsqlConnection?> TryListenAsync(TimeSpan pollInterval, CancellationToken cancellationToken)
+    {
+        NpgsqlConnection? connection = null;
+        try
+        {
+            connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            await using var listen = new NpgsqlCommand($"LISTEN {OutboxSignal.ChannelName}", connection);
+            await listen.ExecuteNonQueryAsync(cancellationToken);
+            Log.Listening(logger, OutboxSignal.ChannelName);
+            return connection;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
+            Log.ListenFailed(logger, pollInterval, exception);
+            return null;
+        }
+    }
+
+    /// <summary>Waits for a signal or the poll interval; returns the listener, or null when it broke.</summary>
+    private async Task<NpgsqlConnection?> WaitForSignalAsync(NpgsqlConnection? listener, TimeSpan pollInterval, CancellationToken cancellationToken)
+    {
+        if (listener is null)
+        {
+            await Task.Delay(pollInterval, timeProvider, cancellationToken);
+            return null;
+        }
+        try
+        {
+            await listener.WaitAsync(pollInterval, cancellationToken);
+            return listener;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            Log.ListenFailed(logger, pollInterval, exception);
+            await listener.DisposeAsync();
+            return null;
+        }
+    }
+
+    /// <summary>Relays one batch; returns how many rows went out, or null when the batch failed (logged).</summary>
+    private async Task<int?> TryDispatchBatchAsync(int batchSize, CancellationToken cancellationToken)
+    {
+        using var activity = ApiTelemetry.ActivitySource.StartActivity("outbox relay batch");
+        await using var scope = scopeFactory.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<NotificationsDbContext>();
+        IReadOnlyList<long> claimedIds = [];
+        try
+        {
+            var strategy = db.Database.CreateExecutionStrategy();
+            var dispatched = await strategy.ExecuteAsync(
+                async token =>
+                {
+                    db.ChangeTracker.Clear();
+                    await using var transaction = await db.Database.BeginTransactionAsync(token);
+                    var claimed = await db.OutboxMessages
+                        .FromSql($"SELECT * FROM outbox_messages WHERE dispatched_at IS NULL ORDER BY id LIMIT {batchSize} FOR UPDATE SKIP LOCKED")
+                        .ToListAsync(token);
+                    claimedIds = [.. claimed.Select(message => message.Id)];
+                    var count = await AppendAsync(claimed, token);
+                    await db.SaveChangesAsync(token);
+                    await transaction.CommitAsync(token);
+                    return count;
+                },
+                cancellationToken);
+
+            activity?.SetTag("notifications.outbox.claimed", claimedIds.Count);
+            activity?.SetTag("notifications.outbox.dispatched", dispatched);
+            if (dispatched > 0)
+            {
+                Log.Dispatched(logger, dispatched);
+            }
+            return dispatched;
+        }
+        catch (Exception exception) when (exception is RedisException or TimeoutException)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, exception.Message);
+            Log.RedisUnavailable(logger, claimedIds.Count, exception);
+            await TryRecordFailedAttemptAsync(db, claimedIds, exception, cancellationToken);
+            return null;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, exception.Message);
+            Log.BatchFailed(logger, exception);
+            return null;
+        }
+    }
+
+    /// <summary>XADDs each claimed row to its channel's stream and marks it dispatched (saved by the caller).</summary>
+    private async Task<int> AppendAsync(List<OutboxMessage> claimed, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        var count = 0;
+        foreach (var row in claimed)
+        {
+            DeliveryMessage message;
+            try
+            {
+                message = row.ToDeliveryMessage();
+            }
+            catch (FormatException exception)
+            {
+                // Left undispatched for an operator to repair; the rest of the batch still goes out.
+                row.Attempts++;
+                row.LastError = Truncate(exception.Message);
+                Log.MalformedPayload(logger, row.Id, exception);
+                continue;
+            }
+
+            var stream = DeliveryStreams.For(row.Channel);
+            var fields = message.ToStreamFields();
+            var arguments = new object[2 + 2 * fields.Count];
+            arguments[0] = stream;
+            arguments[1] = "*";
+            for (var index = 0; index < fields.Count; index++)
+            {
+                arguments[2 + 2 * index] = fields[index].Key;
+                arguments[3 + 2 * index] = fields[index].Value;
+            }
+            await redis.ExecuteAsync("XADD", arguments).WaitAsync(RedisCommandTimeout, timeProvider, cancellationToken);
+
+            row.DispatchedAt = now;
+            DispatchedMessages.Add(1, new KeyValuePair<string, object?>("notifications.channel", SnakeCaseEnum<DeliveryChannel>.ToName(row.Channel)));
+            count++;
+        }
+        return count;
+    }
+
+    /// <summary>
+    /// Counts the failed attempt on rows the rolled-back batch had claimed, in a short statement of its own. Rows another
+    /// relay dispatched meanwhile are left alone.
+    /// </summary>
+    private async Task TryRecordFailedAttemptAsync(
+        NotificationsDbContext db, IReadOnlyList<long> claimedIds, Exception failure, CancellationToken cancellationToken)
+    {
+        if (claimedIds.Count == 0)
+        {
+            return;
+        }
+        try
+        {
+            var lastError = Truncate($"{failure.GetType().Name}: {failure.Message}");
+            db.ChangeTracker.Clear();
+            await db.OutboxMessages
+                .Where(message => claimedIds.Contains(message.Id) && message.DispatchedAt == null)
+                .ExecuteUpdateAsync(
+                    update => update
+                        .SetProperty(message => message.Attempts, message => message.Attempts + 1)
+                        .SetProperty(message => message.LastError, lastError),
+                    cancellationToken);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            Log.RecordAttemptFailed(logger, claimedIds.Count, exception);
+        }
+    }
+
+    private static string Truncate(string text) => text.Length <= LastErrorMaxLength ? text : text[..LastErrorMaxLength];
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 4001, Level = LogLevel.Debug, Message = "Appended {Count} outbox messages to their streams")]
+        public static partial void Dispatched(ILogger logger, int count);
+
+        [LoggerMessage(EventId = 4002, Level = LogLevel.Warning,
+            Message = "Redis is unavailable: the batch of {Count} outbox messages was rolled back and stays undispatched")]
+        public static partial void RedisUnavailable(ILogger logger, int count, Exception exception);
+
+        [LoggerMessage(EventId = 4003, Level = LogLevel.Error, Message = "An outbox relay batch failed; retrying")]
+        public static partial void BatchFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "Outbox relay listening on Postgres channel {Channel}")]
+        public static partial void Listening(ILogger logger, string channel);
+
+        [LoggerMessage(EventId = 4005, Level = LogLevel.Warning,
+            Message = "Outbox relay cannot listen for Postgres notifications; polling every {PollInterval} until it reconnects")]
+        public static partial void ListenFailed(ILogger logger, TimeSpan pollInterval, Exception exception);
+
+        [LoggerMessage(EventId = 4006, Level = LogLevel.Error, Message = "Outbox message {Id} has a malformed payload and stays undispatched")]
+        public static partial void MalformedPayload(ILogger logger, long id, Exception exception);
+
+        [LoggerMessage(EventId = 4007, Level = LogLevel.Warning, Message = "Could not count the failed attempt on {Count} outbox messages")]
+        public static partial void RecordAttemptFailed(ILogger logger, int count, Exception exception);
+    }
+}

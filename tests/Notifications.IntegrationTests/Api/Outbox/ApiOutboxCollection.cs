@@ -1,0 +1,8 @@
+namespace Notifications.IntegrationTests.Api.Outbox;
+
+/// <summary>A Redis and a Postgres for the outbox relay tests; each test creates its own database.</summary>
+[CollectionDefinition(Name)]
+public sealed class ApiOutboxCollection : ICollectionFixture<ApiTestServers>
+{
+    public const string Name = "API outbox relay on Redis and Postgres";
+}

@@ -1,0 +1,116 @@
+using Notifications.Domain.Messaging;
+using Notifications.Domain.Model;
+using Notifications.IntegrationTests.Persistence;
+using Notifications.Testing;
+using static Notifications.IntegrationTests.Api.Outbox.OutboxTestData;
+
+namespace Notifications.IntegrationTests.Api.Outbox;
+
+[Collection(ApiOutboxCollection.Name)]
+public sealed class OutboxRelayTests(ApiTestServers servers)
+{
+    /// <summary>Long enough that only a Postgres notification (or the first pass at start) can explain a dispatch.</summary>
+    private static readonly TimeSpan NeverPoll = TimeSpan.FromMinutes(30);
+
+    [Fact]
+    public async Task Relay_AppendsEachRowToItsChannelsStreamWithTheMessageFields_AndMarksItDispatched()
+    {
+        var database = await PersistenceTestDatabase.CreateMigratedDatabaseAsync(servers.Postgres);
+        var jobs = await InsertJobsAsync(database, 2);
+        var digest = await InsertDigestJobAsync(database);
+
+        await using var relay = await OutboxRelayHost.StartAsync(database, servers.Redis.ConnectionString, NeverPoll);
+        await WaitUntilAsync(async () => await UndispatchedCountAsync(database) == 0, "every row is dispatched");
+
+        var inApp = await StreamEntriesAsync(servers.Redis.ConnectionString, DeliveryChannel.InApp);
+        var email = await StreamEntriesAsync(servers.Redis.ConnectionString, DeliveryChannel.Email);
+        Assert.Equal(jobs[0], Assert.Single(inApp, message => message.JobId == jobs[0].JobId));
+        Assert.Equal(jobs[1], Assert.Single(email, message => message.JobId == jobs[1].JobId));
+        Assert.Equal(digest, Assert.Single(email, message => message.JobId == digest.JobId));
+        Assert.DoesNotContain(inApp, message => message.JobId == jobs[1].JobId || message.JobId == digest.JobId);
+        Assert.All(await OutboxRowsAsync(database), row =>
+        {
+            Assert.NotNull(row.DispatchedAt);
+            Assert.Equal(0, row.Attempts);
+        });
+    }
+
+    [Fact]
+    public async Task Relay_WaitingForWork_IsWokenByTheNotificationOfACommittedInsert()
+    {
+        var database = await PersistenceTestDatabase.CreateMigratedDatabaseAsync(servers.Postgres);
+        await using var relay = await OutboxRelayHost.StartAsync(database, servers.Redis.ConnectionString, NeverPoll);
+        // The relay listens before its first pass, so once this row is out it is waiting on the notification.
+        await InsertJobsAsync(database, 1);
+        await WaitUntilAsync(async () => await UndispatchedCountAsync(database) == 0, "the first row is dispatched");
+
+        var later = await InsertJobsAsync(database, 1, DeliveryChannel.Email);
+
+        await WaitUntilAsync(async () => await UndispatchedCountAsync(database) == 0, "the row inserted while waiting is dispatched");
+        var email = await StreamEntriesAsync(servers.Redis.ConnectionString, DeliveryChannel.Email);
+        Assert.Equal(later[0], Assert.Single(email, message => message.JobId == later[0].JobId));
+    }
+
+    [Fact]
+    public async Task TwoRelaysRacingOver500Rows_AppendEachJobExactlyOnce()
+    {
+        const int jobCount = 500;
+        var database = await PersistenceTestDatabase.CreateMigratedDatabaseAsync(servers.Postgres);
+        await using var first = await OutboxRelayHost.StartAsync(database, servers.Redis.ConnectionString, TimeSpan.FromMilliseconds(50), batchSize: 7);
+        await using var second = await OutboxRelayHost.StartAsync(database, servers.Redis.ConnectionString, TimeSpan.FromMilliseconds(50), batchSize: 7);
+
+        var expected = new List<DeliveryMessage>();
+        for (var transaction = 0; transaction < 10; transaction++)
+        {
+            expected.AddRange(await InsertJobsAsync(database, jobCount / 10));
+        }
+        await WaitUntilAsync(async () => await UndispatchedCountAsync(database) == 0, "all 500 rows are dispatched");
+
+        var ours = expected.Select(message => message.JobId).ToHashSet();
+        List<DeliveryMessage> appended =
+        [
+            .. await StreamEntriesAsync(servers.Redis.ConnectionString, DeliveryChannel.InApp),
+            .. await StreamEntriesAsync(servers.Redis.ConnectionString, DeliveryChannel.Email),
+        ];
+        var appendedOfOurs = appended.Where(message => ours.Contains(message.JobId)).ToList();
+        Assert.Equal(jobCount, appendedOfOurs.Count);
+        Assert.Equal(expected.OrderBy(message => message.JobId), appendedOfOurs.OrderBy(message => message.JobId));
+    }
+
+    [Fact]
+    public async Task RedisStoppedThenStarted_NothingIsDispatchedWhileDown_AndEveryRowGoesOutAfterwards()
+    {
+        var database = await PersistenceTestDatabase.CreateMigratedDatabaseAsync(servers.Postgres);
+        await using var ownRedis = new RedisServerFixture();
+        await ownRedis.InitializeAsync();
+        await using var relay = await OutboxRelayHost.StartAsync(database, ownRedis.ConnectionString, TimeSpan.FromMilliseconds(100));
+        await InsertJobsAsync(database, 1);
+        await WaitUntilAsync(async () => await UndispatchedCountAsync(database) == 0, "the row written while Redis is up is dispatched");
+
+        await ownRedis.StopAsync();
+        var whileDown = await InsertJobsAsync(database, 20);
+        var downIds = whileDown.Select(message => message.JobId).ToHashSet();
+        await WaitUntilAsync(
+            async () => (await OutboxRowsAsync(database)).Where(row => downIds.Contains(row.JobId)).All(row => row.Attempts > 0),
+            "the relay has tried every row written while Redis is down");
+
+        var rowsWhileDown = (await OutboxRowsAsync(database)).Where(row => downIds.Contains(row.JobId)).ToList();
+        Assert.All(rowsWhileDown, row =>
+        {
+            Assert.Null(row.DispatchedAt);
+            Assert.NotNull(row.LastError);
+        });
+
+        await ownRedis.StartAsync();
+        await WaitUntilAsync(async () => await UndispatchedCountAsync(database) == 0, "every row is dispatched after Redis returns");
+
+        List<DeliveryMessage> appended =
+        [
+            .. await StreamEntriesAsync(ownRedis.ConnectionString, DeliveryChannel.InApp),
+            .. await StreamEntriesAsync(ownRedis.ConnectionString, DeliveryChannel.Email),
+        ];
+        Assert.Equal(
+            whileDown.OrderBy(message => message.JobId),
+            appended.Where(message => downIds.Contains(message.JobId)).OrderBy(message => message.JobId));
+    }
+}
