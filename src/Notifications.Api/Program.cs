@@ -1,3 +1,4 @@
+using Notifications.Api.Apis;
 using Notifications.Api.Extensions;
 using Notifications.Api.Security;
 
@@ -10,5 +11,6 @@ var app = builder.Build();
 
 app.UseApiSecurity();
 app.MapDefaultEndpoints();
+app.MapJobsApi();
 
 app.Run();
