@@ -283,7 +283,7 @@ public static class JobsApi
     /// <summary>Every job for an admin; otherwise the caller's own, through the (user_id, created_at) index.</summary>
     private static IQueryable<DeliveryJob> VisibleJobs(NotificationsDbContext db, ClaimsPrincipal user)
     {
-        if (user.HasClaim(ClaimNames.Role, Roles.Admin))
+        if (user.IsAdmin())
         {
             return db.DeliveryJobs;
         }

@@ -43,7 +43,7 @@ public static class AuthenticationExtensions
             .AddPolicy(Policies.Producer, policy => policy.RequireAuthenticatedUser()
                 .RequireAssertion(context => context.User.IsProducer()))
             .AddPolicy(Policies.Admin, policy => policy.RequireAuthenticatedUser()
-                .RequireClaim(ClaimNames.Role, Roles.Admin));
+                .RequireAssertion(context => context.User.IsAdmin()));
         builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, ProblemDetailsAuthorizationResultHandler>();
         return builder;
     }
