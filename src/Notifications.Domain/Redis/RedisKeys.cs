@@ -23,4 +23,22 @@ public static class RedisKeys
     /// outbox relay and read by the workers; entries are <see cref="Messaging.DeliveryMessage"/>s.
     /// </summary>
     public static string DeliveryStream(DeliveryChannel channel) => $"{Prefix}stream:{SnakeCaseEnum<DeliveryChannel>.ToName(channel)}";
+
+    /// <summary>
+    /// The pub/sub channel of one user's real-time events (<see cref="Messaging.InAppMessage"/> as JSON): the worker
+    /// publishes an in-app delivery here, and every API replica relays it to that user's open Server-Sent-Events streams.
+    /// </summary>
+    public static string UserEvents(string userId) => $"{Prefix}events:user:{userId}";
+
+    /// <summary>Emails counted against the provider's daily quota on one UTC day (expires after the day).</summary>
+    public static string EmailQuotaDay(DateOnly utcDay) => $"{Prefix}quota:email:day:{utcDay:yyyy-MM-dd}";
+
+    /// <summary>Emails counted against the provider's monthly quota in the UTC month of <paramref name="utcDay"/>.</summary>
+    public static string EmailQuotaMonth(DateOnly utcDay) => $"{Prefix}quota:email:month:{utcDay:yyyy-MM}";
+
+    /// <summary>
+    /// Set while the quota is exhausted; its value is the instant (ISO 8601, UTC) the window resets, and it expires then.
+    /// Workers stop calling the provider while it exists.
+    /// </summary>
+    public const string EmailQuotaLock = Prefix + "quota:email:lock";
 }
