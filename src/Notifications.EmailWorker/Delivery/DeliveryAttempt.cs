@@ -1,0 +1,12 @@
+using Notifications.Domain.Model;
+
+namespace Notifications.EmailWorker.Delivery;
+
+/// <summary>One attempt at a job the consumer has claimed (status <c>processing</c>).</summary>
+/// <param name="Job">The job row as claimed (detached; the consumer saves the outcome).</param>
+/// <param name="Number">1-based attempt number, as logged in <c>delivery_logs.attempt</c>.</param>
+public sealed record DeliveryAttempt(DeliveryJob Job, int Number)
+{
+    /// <summary>Idempotency key for the provider: the job id, so a redelivered entry cannot send twice.</summary>
+    public string IdempotencyKey => Job.Id.ToString("D");
+}
