@@ -1,0 +1,21 @@
+using Microsoft.Extensions.Configuration;
+using Notifications.LoadTest;
+
+var options = new ConfigurationBuilder().AddCommandLine(args).Build().Get<LoadTestOptions>() ?? new LoadTestOptions();
+using var cancellation = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancellation.Cancel(); };
+
+var target = TargetApi.Resolve(options);
+Console.WriteLine($"API {target.BaseUrl} (pid {target.ProcessId?.ToString() ?? "unknown"}), scenario {options.Scenario}, " +
+    (options.Rate > 0 ? $"{options.Rate} req/s offered" : $"closed loop, {options.Concurrency} clients") +
+    $", {options.Duration.TotalSeconds:0} s after {options.Warmup.TotalSeconds:0} s warm-up");
+
+using var client = await ProducerClient.CreateAsync(target.BaseUrl, options.Concurrency, cancellation.Token);
+await client.RegisterUsersAsync(options.Users, cancellation.Token);
+
+var run = new SendRun(client, options);
+await run.ExecuteAsync(options.Warmup, memory: null, cancellation.Token);
+using var memory = target.ProcessId is { } pid ? ProcessMemorySampler.Start(pid) : null;
+var result = await run.ExecuteAsync(options.Duration, memory, cancellation.Token);
+result.Print(Console.Out);
+return result.Errors == 0 ? 0 : 1;
