@@ -5,16 +5,18 @@ using Microsoft.Extensions.Options;
 using Notifications.Domain.Messaging;
 using Notifications.Domain.Model;
 using Notifications.Domain.Persistence;
+using Notifications.Domain.Resilience;
 using Npgsql;
 using StackExchange.Redis;
 
 namespace Notifications.Api.Outbox;
 
 /// <summary>
-/// Appends undispatched outbox rows to their channel's Redis stream and marks them dispatched. Each batch is claimed
+/// Appends undispatched outbox rows that are due to their channel's Redis stream and marks them dispatched. Each batch is claimed
 /// <c>FOR UPDATE SKIP LOCKED</c> in one transaction, so several API replicas can relay side by side without appending
 /// a row twice. The relay wakes on the <see cref="OutboxSignal.ChannelName"/> notification raised when rows commit,
-/// and polls every <see cref="OutboxRelayOptions.PollInterval"/> in case a signal was missed or the listener is down.
+/// and polls every <see cref="OutboxRelayOptions.PollInterval"/> in case a signal was missed or the listener is down —
+/// which is also how a row due later (a scheduled retry) goes out, at most one poll interval after it fell due.
 /// </summary>
 /// <remarks>
 /// Delivery is at least once: a crash (or a failed commit, or an XADD that timed out here but reached Redis) after
@@ -31,8 +33,7 @@ internal sealed partial class OutboxRelay(
     TimeProvider timeProvider,
     ILogger<OutboxRelay> logger) : BackgroundService
 {
-    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan LongestRetryDelay = TimeSpan.FromSeconds(30);
+    private static readonly ExponentialBackoff RetryDelay = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
     private const int LastErrorMaxLength = 2000;
 
     /// <summary>How long one XADD may take before the batch counts as failed (Redis answers in about a millisecond).</summary>
@@ -57,7 +58,7 @@ internal sealed partial class OutboxRelay(
                 if (dispatched is null)
                 {
                     consecutiveFailures++;
-                    await Task.Delay(RetryDelay(consecutiveFailures), timeProvider, stoppingToken);
+                    await Task.Delay(RetryDelay.DelayAfter(consecutiveFailures), timeProvider, stoppingToken);
                     continue;
                 }
                 consecutiveFailures = 0;
@@ -80,9 +81,6 @@ internal sealed partial class OutboxRelay(
             }
         }
     }
-
-    private static TimeSpan RetryDelay(int consecutiveFailures) =>
-        TimeSpan.FromTicks(Math.Min(LongestRetryDelay.Ticks, FirstRetryDelay.Ticks << Math.Min(consecutiveFailures - 1, 16)));
 
     private async Task<NpgsqlConnection?> TryListenAsync(TimeSpan pollInterval, CancellationToken cancellationToken)
     {
@@ -142,8 +140,13 @@ internal sealed partial class OutboxRelay(
                 {
                     db.ChangeTracker.Clear();
                     await using var transaction = await db.Database.BeginTransactionAsync(token);
+                    var now = timeProvider.GetUtcNow();
                     var claimed = await db.OutboxMessages
-                        .FromSql($"SELECT * FROM outbox_messages WHERE dispatched_at IS NULL ORDER BY id LIMIT {batchSize} FOR UPDATE SKIP LOCKED")
+                        .FromSql($"""
+                            SELECT * FROM outbox_messages
+                            WHERE dispatched_at IS NULL AND available_at <= {now}
+                            ORDER BY id LIMIT {batchSize} FOR UPDATE SKIP LOCKED
+                            """)
                         .ToListAsync(token);
                     claimedIds = [.. claimed.Select(message => message.Id)];
                     var count = await AppendAsync(claimed, token);

@@ -28,12 +28,22 @@ public sealed class OutboxMessage
 
     public string? TraceState { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>
+    /// Not appended before this instant: the creation time for work that goes now, the due time of a scheduled retry.
+    /// </summary>
+    public required DateTimeOffset AvailableAt { get; init; }
+
     public DateTimeOffset? DispatchedAt { get; set; }
     public int Attempts { get; set; }
     public string? LastError { get; set; }
 
-    /// <summary>The outbox row that hands <paramref name="job"/> to its channel's workers.</summary>
-    public static OutboxMessage For(DeliveryJob job, string? traceParent, string? traceState, DateTimeOffset now)
+    /// <summary>
+    /// The outbox row that hands <paramref name="job"/> to its channel's workers, at once or, when
+    /// <paramref name="availableAt"/> is given, once that instant has come.
+    /// </summary>
+    public static OutboxMessage For(
+        DeliveryJob job, string? traceParent, string? traceState, DateTimeOffset now, DateTimeOffset? availableAt = null)
     {
         var message = DeliveryMessage.ForJob(job, traceParent, traceState);
         var payload = message.ToStreamFields()
@@ -47,6 +57,7 @@ public sealed class OutboxMessage
             TraceParent = traceParent,
             TraceState = traceState,
             CreatedAt = now,
+            AvailableAt = availableAt ?? now,
         };
     }
 

@@ -199,7 +199,7 @@ public sealed partial class SchemaModelTests(PostgresServerFixture postgres)
             context.OutboxMessages.Add(new OutboxMessage
             {
                 JobId = digestJob.Id, Channel = DeliveryChannel.Email, Payload = JsonDocument.Parse("""{"jobId":"x"}"""),
-                TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", CreatedAt = now,
+                TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", CreatedAt = now, AvailableAt = now,
             });
             context.NotificationPreferences.Add(new NotificationPreference
             {
@@ -289,7 +289,7 @@ public sealed partial class SchemaModelTests(PostgresServerFixture postgres)
             await context.SaveChangesAsync(CancellationToken);
             context.OutboxMessages.Add(new OutboxMessage
             {
-                JobId = digest.Id, Channel = DeliveryChannel.Email, Payload = JsonDocument.Parse("{}"), CreatedAt = now,
+                JobId = digest.Id, Channel = DeliveryChannel.Email, Payload = JsonDocument.Parse("{}"), CreatedAt = now, AvailableAt = now,
             });
             await context.SaveChangesAsync(CancellationToken);
             await listener.WaitAsync(TimeSpan.FromMilliseconds(300), CancellationToken);

@@ -144,6 +144,7 @@ public sealed class DeliveryMessageTests
             Channel = DeliveryChannel.InApp,
             Payload = JsonDocument.Parse("""{"title":"hello"}"""),
             CreatedAt = DateTimeOffset.UnixEpoch,
+            AvailableAt = DateTimeOffset.UnixEpoch,
         };
 
         var exception = Assert.Throws<FormatException>(row.ToDeliveryMessage);

@@ -1,3 +1,4 @@
+using Microsoft.EntityFrameworkCore;
 using Notifications.Domain.Messaging;
 using Notifications.Domain.Model;
 using Notifications.IntegrationTests.Persistence;
@@ -48,6 +49,32 @@ public sealed class OutboxRelayTests(ApiTestServers servers)
 
         await WaitUntilAsync(async () => await UndispatchedCountAsync(database) == 0, "the row inserted while waiting is dispatched");
         var email = await StreamEntriesAsync(servers.Redis.ConnectionString, DeliveryChannel.Email);
+        Assert.Equal(later[0], Assert.Single(email, message => message.JobId == later[0].JobId));
+    }
+
+    [Fact]
+    public async Task Relay_RowDueLater_StaysUndispatchedUntilItsTimeComes()
+    {
+        var database = await PersistenceTestDatabase.CreateMigratedDatabaseAsync(servers.Postgres);
+        var later = await InsertJobsAsync(database, 1, DeliveryChannel.Email, availableAt: DateTimeOffset.UtcNow.AddHours(1));
+        var now = await InsertJobsAsync(database, 1, DeliveryChannel.Email);
+        await using var relay = await OutboxRelayHost.StartAsync(database, servers.Redis.ConnectionString, TimeSpan.FromMilliseconds(50));
+
+        await WaitUntilAsync(async () => await UndispatchedCountAsync(database) == 1, "the row due now is dispatched");
+        // Several polls later the row due in an hour is still waiting.
+        await Task.Delay(TimeSpan.FromMilliseconds(300), TestContext.Current.CancellationToken);
+        Assert.Equal(1, await UndispatchedCountAsync(database));
+        var email = await StreamEntriesAsync(servers.Redis.ConnectionString, DeliveryChannel.Email);
+        Assert.Contains(email, message => message.JobId == now[0].JobId);
+        Assert.DoesNotContain(email, message => message.JobId == later[0].JobId);
+
+        await using (var db = PersistenceTestDatabase.CreateContext(database))
+        {
+            await db.Database.ExecuteSqlAsync($"UPDATE outbox_messages SET available_at = now() - interval '1 second'", TestContext.Current.CancellationToken);
+        }
+
+        await WaitUntilAsync(async () => await UndispatchedCountAsync(database) == 0, "the row is dispatched once due");
+        email = await StreamEntriesAsync(servers.Redis.ConnectionString, DeliveryChannel.Email);
         Assert.Equal(later[0], Assert.Single(email, message => message.JobId == later[0].JobId));
     }
 

@@ -19,7 +19,8 @@ internal static class OutboxTestData
     /// Inserts a user and <paramref name="count"/> notification jobs (alternately in-app and email) with their outbox
     /// rows, in one transaction; returns the messages the relay should append.
     /// </summary>
-    public static async Task<List<DeliveryMessage>> InsertJobsAsync(string connectionString, int count, DeliveryChannel? onlyChannel = null)
+    public static async Task<List<DeliveryMessage>> InsertJobsAsync(
+        string connectionString, int count, DeliveryChannel? onlyChannel = null, DateTimeOffset? availableAt = null)
     {
         var now = DateTimeOffset.UtcNow;
         await using var db = PersistenceTestDatabase.CreateContext(connectionString);
@@ -53,7 +54,7 @@ internal static class OutboxTestData
             var traceParent = TraceParentFor(index);
             db.Notifications.Add(notification);
             db.DeliveryJobs.Add(job);
-            db.OutboxMessages.Add(OutboxMessage.For(job, traceParent, "vendor=test", now));
+            db.OutboxMessages.Add(OutboxMessage.For(job, traceParent, "vendor=test", now, availableAt));
             expected.Add(DeliveryMessage.ForJob(job, traceParent, "vendor=test"));
         }
         await db.SaveChangesAsync(Cancellation);
