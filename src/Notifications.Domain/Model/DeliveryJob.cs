@@ -40,6 +40,11 @@ public sealed class DeliveryJob
     /// </summary>
     public string? DigestPeriodKey { get; init; }
 
+    /// <summary>
+    /// For a digest job: how many of its folded notifications the email lists (newest first) before "and N more".
+    /// </summary>
+    public int? DigestMaxItems { get; init; }
+
     public required DateTimeOffset CreatedAt { get; init; }
     public required DateTimeOffset UpdatedAt { get; set; }
 }

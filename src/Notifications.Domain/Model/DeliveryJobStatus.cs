@@ -2,7 +2,10 @@ namespace Notifications.Domain.Model;
 
 public enum DeliveryJobStatus
 {
-    /// <summary>Written, with no outbox row yet (e.g. waiting for a scheduled retry).</summary>
+    /// <summary>
+    /// Waiting for a scheduled retry: its outbox row falls due at <c>ScheduledFor</c> (back-off, a provider's
+    /// Retry-After, or a provider whose circuit is open), and the relay hands it to the workers then.
+    /// </summary>
     Pending,
 
     /// <summary>Handed to the outbox / stream; a worker will pick it up.</summary>
@@ -16,7 +19,10 @@ public enum DeliveryJobStatus
 
     Cancelled,
 
-    /// <summary>Held back until <c>ScheduledFor</c> (quota window reset or retry back-off).</summary>
+    /// <summary>
+    /// Held back, with no outbox row, until <c>ScheduledFor</c> (the email quota window's reset, a user's email rate
+    /// window): the scheduler's deferred-release job re-enqueues it once that time has come.
+    /// </summary>
     Deferred,
 
     /// <summary>An email waiting for the user's next digest; it has no outbox row.</summary>

@@ -171,7 +171,7 @@ public sealed partial class SchemaModelTests(PostgresServerFixture postgres)
         };
         var digestJob = new DeliveryJob
         {
-            Kind = DeliveryJobKind.Digest, UserId = user.Id, Channel = DeliveryChannel.Email, Status = DeliveryJobStatus.Queued,
+            Kind = DeliveryJobKind.Digest, DigestMaxItems = 20, UserId = user.Id, Channel = DeliveryChannel.Email, Status = DeliveryJobStatus.Queued,
             DigestPeriodKey = "daily:2026-03-29", ScheduledFor = now, CreatedAt = now, UpdatedAt = now,
         };
         var schedule = new DigestSchedule
@@ -303,7 +303,7 @@ public sealed partial class SchemaModelTests(PostgresServerFixture postgres)
 
     private static DeliveryJob Digest(string userId, string periodKey, DateTimeOffset now) => new()
     {
-        Kind = DeliveryJobKind.Digest, UserId = userId, Channel = DeliveryChannel.Email, Status = DeliveryJobStatus.Queued,
+        Kind = DeliveryJobKind.Digest, DigestMaxItems = 20, UserId = userId, Channel = DeliveryChannel.Email, Status = DeliveryJobStatus.Queued,
         DigestPeriodKey = periodKey, ScheduledFor = now, CreatedAt = now, UpdatedAt = now,
     };
 

@@ -70,6 +70,7 @@ internal static class OutboxTestData
         var job = new DeliveryJob
         {
             Kind = DeliveryJobKind.Digest,
+            DigestMaxItems = 20,
             UserId = user.Id,
             Channel = DeliveryChannel.Email,
             Status = DeliveryJobStatus.Queued,
