@@ -1,7 +1,6 @@
 using Notifications.Domain.Persistence.Migrations;
-using Notifications.Testing;
 using Npgsql;
-using static Notifications.IntegrationTests.Persistence.PersistenceTestDatabase;
+using static Notifications.Testing.TestDatabase;
 
 namespace Notifications.IntegrationTests.Persistence;
 

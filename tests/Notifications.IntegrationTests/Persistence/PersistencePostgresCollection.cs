@@ -1,4 +1,3 @@
-using Notifications.Testing;
 
 namespace Notifications.IntegrationTests.Persistence;
 

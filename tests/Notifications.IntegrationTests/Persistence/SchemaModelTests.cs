@@ -4,9 +4,8 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Notifications.Domain.Model;
 using Notifications.Domain.Persistence;
-using Notifications.Testing;
 using Npgsql;
-using static Notifications.IntegrationTests.Persistence.PersistenceTestDatabase;
+using static Notifications.Testing.TestDatabase;
 
 namespace Notifications.IntegrationTests.Persistence;
 

@@ -7,9 +7,8 @@ using Microsoft.Extensions.Options;
 using Notifications.Domain;
 using Notifications.Domain.Persistence;
 using Notifications.Domain.Persistence.Migrations;
-using Notifications.Testing;
 using Npgsql;
-using static Notifications.IntegrationTests.Persistence.PersistenceTestDatabase;
+using static Notifications.Testing.TestDatabase;
 
 namespace Notifications.IntegrationTests.Persistence;
 

@@ -7,7 +7,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Notifications.ServiceDefaults.Clients;
-using Notifications.Testing;
 using StackExchange.Redis;
 
 namespace Notifications.IntegrationTests.ServiceDefaults;

@@ -4,7 +4,6 @@ using Microsoft.EntityFrameworkCore;
 using Notifications.Api.Problems;
 using Notifications.Domain.Model;
 using Notifications.IntegrationTests.Api.Security;
-using Notifications.IntegrationTests.Persistence;
 using static Notifications.IntegrationTests.Api.Security.ProblemAssertions;
 
 namespace Notifications.IntegrationTests.Api.Jobs;
@@ -18,11 +17,11 @@ public sealed class JobsApiTests : IAsyncDisposable
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
-    private readonly ApiTestServers _servers;
+    private readonly TestServers _servers;
     private readonly DateTimeOffset _now;
     private readonly SecurityApiFactory _api;
 
-    public JobsApiTests(ApiTestServers servers)
+    public JobsApiTests(TestServers servers)
     {
         _servers = servers;
         // Postgres keeps microseconds; whole milliseconds round-trip exactly.
@@ -296,7 +295,7 @@ public sealed class JobsApiTests : IAsyncDisposable
     private async Task<string> SeedUserAsync()
     {
         var userId = $"jobs-{Guid.NewGuid():N}";
-        await using var db = PersistenceTestDatabase.CreateContext(_servers.DatabaseConnectionString);
+        await using var db = TestDatabase.CreateContext(_servers.DatabaseConnectionString);
         db.Users.Add(new User { Id = userId, Email = $"{userId}@example.test", CreatedAt = _now, UpdatedAt = _now });
         await db.SaveChangesAsync(Cancellation);
         return userId;
@@ -336,7 +335,7 @@ public sealed class JobsApiTests : IAsyncDisposable
             CreatedAt = created,
             UpdatedAt = created,
         };
-        await using var db = PersistenceTestDatabase.CreateContext(_servers.DatabaseConnectionString);
+        await using var db = TestDatabase.CreateContext(_servers.DatabaseConnectionString);
         db.Notifications.Add(notification);
         db.DeliveryJobs.Add(job);
         await db.SaveChangesAsync(Cancellation);
@@ -345,7 +344,7 @@ public sealed class JobsApiTests : IAsyncDisposable
 
     private async Task SeedLogAsync(Guid jobId, int attempt, DeliveryOutcome outcome, string? error)
     {
-        await using var db = PersistenceTestDatabase.CreateContext(_servers.DatabaseConnectionString);
+        await using var db = TestDatabase.CreateContext(_servers.DatabaseConnectionString);
         db.DeliveryLogs.Add(new DeliveryLog
         {
             JobId = jobId,
@@ -362,7 +361,7 @@ public sealed class JobsApiTests : IAsyncDisposable
 
     private async Task<DeliveryJob> FindJobAsync(Guid id)
     {
-        await using var db = PersistenceTestDatabase.CreateContext(_servers.DatabaseConnectionString);
+        await using var db = TestDatabase.CreateContext(_servers.DatabaseConnectionString);
         return await db.DeliveryJobs.AsNoTracking().SingleAsync(job => job.Id == id, Cancellation);
     }
 }

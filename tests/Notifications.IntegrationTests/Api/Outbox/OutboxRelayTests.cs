@@ -1,14 +1,12 @@
 using Microsoft.EntityFrameworkCore;
 using Notifications.Domain.Messaging;
 using Notifications.Domain.Model;
-using Notifications.IntegrationTests.Persistence;
-using Notifications.Testing;
 using static Notifications.IntegrationTests.Api.Outbox.OutboxTestData;
 
 namespace Notifications.IntegrationTests.Api.Outbox;
 
 [Collection(ApiOutboxCollection.Name)]
-public sealed class OutboxRelayTests(ApiTestServers servers)
+public sealed class OutboxRelayTests(TestServers servers)
 {
     /// <summary>Long enough that only a Postgres notification (or the first pass at start) can explain a dispatch.</summary>
     private static readonly TimeSpan NeverPoll = TimeSpan.FromMinutes(30);
@@ -16,7 +14,7 @@ public sealed class OutboxRelayTests(ApiTestServers servers)
     [Fact]
     public async Task Relay_AppendsEachRowToItsChannelsStreamWithTheMessageFields_AndMarksItDispatched()
     {
-        var database = await PersistenceTestDatabase.CreateMigratedDatabaseAsync(servers.Postgres);
+        var database = await TestDatabase.CreateMigratedDatabaseAsync(servers.Postgres);
         var jobs = await InsertJobsAsync(database, 2);
         var digest = await InsertDigestJobAsync(database);
 
@@ -39,7 +37,7 @@ public sealed class OutboxRelayTests(ApiTestServers servers)
     [Fact]
     public async Task Relay_WaitingForWork_IsWokenByTheNotificationOfACommittedInsert()
     {
-        var database = await PersistenceTestDatabase.CreateMigratedDatabaseAsync(servers.Postgres);
+        var database = await TestDatabase.CreateMigratedDatabaseAsync(servers.Postgres);
         await using var relay = await OutboxRelayHost.StartAsync(database, servers.Redis.ConnectionString, NeverPoll);
         // The relay listens before its first pass, so once this row is out it is waiting on the notification.
         await InsertJobsAsync(database, 1);
@@ -55,7 +53,7 @@ public sealed class OutboxRelayTests(ApiTestServers servers)
     [Fact]
     public async Task Relay_RowDueLater_StaysUndispatchedUntilItsTimeComes()
     {
-        var database = await PersistenceTestDatabase.CreateMigratedDatabaseAsync(servers.Postgres);
+        var database = await TestDatabase.CreateMigratedDatabaseAsync(servers.Postgres);
         var later = await InsertJobsAsync(database, 1, DeliveryChannel.Email, availableAt: DateTimeOffset.UtcNow.AddHours(1));
         var now = await InsertJobsAsync(database, 1, DeliveryChannel.Email);
         await using var relay = await OutboxRelayHost.StartAsync(database, servers.Redis.ConnectionString, TimeSpan.FromMilliseconds(50));
@@ -68,7 +66,7 @@ public sealed class OutboxRelayTests(ApiTestServers servers)
         Assert.Contains(email, message => message.JobId == now[0].JobId);
         Assert.DoesNotContain(email, message => message.JobId == later[0].JobId);
 
-        await using (var db = PersistenceTestDatabase.CreateContext(database))
+        await using (var db = TestDatabase.CreateContext(database))
         {
             await db.Database.ExecuteSqlAsync($"UPDATE outbox_messages SET available_at = now() - interval '1 second'", TestContext.Current.CancellationToken);
         }
@@ -82,7 +80,7 @@ public sealed class OutboxRelayTests(ApiTestServers servers)
     public async Task TwoRelaysRacingOver500Rows_AppendEachJobExactlyOnce()
     {
         const int jobCount = 500;
-        var database = await PersistenceTestDatabase.CreateMigratedDatabaseAsync(servers.Postgres);
+        var database = await TestDatabase.CreateMigratedDatabaseAsync(servers.Postgres);
         await using var first = await OutboxRelayHost.StartAsync(database, servers.Redis.ConnectionString, TimeSpan.FromMilliseconds(50), batchSize: 7);
         await using var second = await OutboxRelayHost.StartAsync(database, servers.Redis.ConnectionString, TimeSpan.FromMilliseconds(50), batchSize: 7);
 
@@ -107,7 +105,7 @@ public sealed class OutboxRelayTests(ApiTestServers servers)
     [Fact]
     public async Task RedisStoppedThenStarted_NothingIsDispatchedWhileDown_AndEveryRowGoesOutAfterwards()
     {
-        var database = await PersistenceTestDatabase.CreateMigratedDatabaseAsync(servers.Postgres);
+        var database = await TestDatabase.CreateMigratedDatabaseAsync(servers.Postgres);
         await using var ownRedis = new RedisServerFixture();
         await ownRedis.InitializeAsync();
         await using var relay = await OutboxRelayHost.StartAsync(database, ownRedis.ConnectionString, TimeSpan.FromMilliseconds(100));

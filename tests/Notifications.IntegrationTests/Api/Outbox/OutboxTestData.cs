@@ -3,7 +3,6 @@ using Microsoft.EntityFrameworkCore;
 using Notifications.Domain.Messaging;
 using Notifications.Domain.Model;
 using Notifications.Domain.Persistence;
-using Notifications.IntegrationTests.Persistence;
 using StackExchange.Redis;
 
 namespace Notifications.IntegrationTests.Api.Outbox;
@@ -23,7 +22,7 @@ internal static class OutboxTestData
         string connectionString, int count, DeliveryChannel? onlyChannel = null, DateTimeOffset? availableAt = null)
     {
         var now = DateTimeOffset.UtcNow;
-        await using var db = PersistenceTestDatabase.CreateContext(connectionString);
+        await using var db = TestDatabase.CreateContext(connectionString);
         var user = new User { Id = $"user-{Guid.NewGuid():N}", CreatedAt = now, UpdatedAt = now };
         db.Users.Add(user);
         var expected = new List<DeliveryMessage>(count);
@@ -65,7 +64,7 @@ internal static class OutboxTestData
     public static async Task<DeliveryMessage> InsertDigestJobAsync(string connectionString)
     {
         var now = DateTimeOffset.UtcNow;
-        await using var db = PersistenceTestDatabase.CreateContext(connectionString);
+        await using var db = TestDatabase.CreateContext(connectionString);
         var user = new User { Id = $"user-{Guid.NewGuid():N}", CreatedAt = now, UpdatedAt = now };
         var job = new DeliveryJob
         {
@@ -88,13 +87,13 @@ internal static class OutboxTestData
 
     public static async Task<List<OutboxMessage>> OutboxRowsAsync(string connectionString)
     {
-        await using var db = PersistenceTestDatabase.CreateContext(connectionString);
+        await using var db = TestDatabase.CreateContext(connectionString);
         return await db.OutboxMessages.AsNoTracking().OrderBy(message => message.Id).ToListAsync(Cancellation);
     }
 
     public static async Task<int> UndispatchedCountAsync(string connectionString)
     {
-        await using var db = PersistenceTestDatabase.CreateContext(connectionString);
+        await using var db = TestDatabase.CreateContext(connectionString);
         return await db.OutboxMessages.CountAsync(message => message.DispatchedAt == null, Cancellation);
     }
 

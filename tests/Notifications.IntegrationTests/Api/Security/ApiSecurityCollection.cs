@@ -5,7 +5,7 @@ namespace Notifications.IntegrationTests.Api.Security;
 /// never mix.
 /// </summary>
 [CollectionDefinition(Name)]
-public sealed class ApiSecurityCollection : ICollectionFixture<ApiTestServers>
+public sealed class ApiSecurityCollection : ICollectionFixture<TestServers>
 {
     public const string Name = "API security on Redis and Postgres";
 }

@@ -9,7 +9,7 @@ using static Notifications.IntegrationTests.Api.Security.ProblemAssertions;
 namespace Notifications.IntegrationTests.Api.Security;
 
 [Collection(ApiSecurityCollection.Name)]
-public sealed class AuthenticationTests(ApiTestServers servers) : IAsyncDisposable
+public sealed class AuthenticationTests(TestServers servers) : IAsyncDisposable
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 

@@ -8,7 +8,7 @@ using static Notifications.IntegrationTests.Api.Security.ProblemAssertions;
 namespace Notifications.IntegrationTests.Api.Security;
 
 [Collection(ApiSecurityCollection.Name)]
-public sealed class DevTokenApiTests(ApiTestServers servers)
+public sealed class DevTokenApiTests(TestServers servers)
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 

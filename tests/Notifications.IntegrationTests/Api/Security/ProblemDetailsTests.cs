@@ -6,7 +6,7 @@ using static Notifications.IntegrationTests.Api.Security.ProblemAssertions;
 namespace Notifications.IntegrationTests.Api.Security;
 
 [Collection(ApiSecurityCollection.Name)]
-public sealed class ProblemDetailsTests(ApiTestServers servers) : IAsyncDisposable
+public sealed class ProblemDetailsTests(TestServers servers) : IAsyncDisposable
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 

@@ -1,12 +1,11 @@
 using System.Net;
 using Notifications.Api.Problems;
-using Notifications.Testing;
 using static Notifications.IntegrationTests.Api.Security.ProblemAssertions;
 
 namespace Notifications.IntegrationTests.Api.Security;
 
 [Collection(ApiSecurityCollection.Name)]
-public sealed class RateLimitingTests(ApiTestServers servers)
+public sealed class RateLimitingTests(TestServers servers)
 {
     private const int DefaultPermitsPerMinute = 100;
 

@@ -3,15 +3,17 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Notifications.Domain.Persistence;
 using Notifications.Domain.Persistence.Migrations;
 using Npgsql;
+using Xunit;
 
-namespace Notifications.IntegrationTests.Persistence;
+namespace Notifications.Testing;
 
-internal static class PersistenceTestDatabase
+/// <summary>Databases on a <see cref="PostgresServerFixture"/> migrated like production, and contexts and queries over them.</summary>
+public static class TestDatabase
 {
     public static DatabaseMigrator CreateMigrator(NpgsqlDataSource dataSource, IReadOnlyList<MigrationScript>? scripts = null) =>
         new(dataSource, scripts ?? EmbeddedMigrations.All, NullLogger<DatabaseMigrator>.Instance);
 
-    public static async Task<string> CreateMigratedDatabaseAsync(Notifications.Testing.PostgresServerFixture postgres)
+    public static async Task<string> CreateMigratedDatabaseAsync(PostgresServerFixture postgres)
     {
         var connectionString = await postgres.CreateDatabaseAsync();
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
