@@ -13,5 +13,7 @@ app.UseApiSecurity();
 app.MapDefaultEndpoints();
 app.MapJobsApi();
 app.MapInboxApi();
+app.MapPreferencesApi();
+app.MapDigestSchedulesApi();
 
 app.Run();
