@@ -14,6 +14,7 @@ app.MapDefaultEndpoints();
 app.MapJobsApi();
 app.MapInboxApi();
 app.MapPreferencesApi();
+app.MapRealtimeApi();
 app.MapDigestSchedulesApi();
 
 app.Run();
