@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Buffers.Text;
 using System.Diagnostics.CodeAnalysis;
 using Microsoft.EntityFrameworkCore;
 using Notifications.Domain.Model;
@@ -41,7 +42,7 @@ public readonly record struct InboxPosition(DateTimeOffset CreatedAt, Guid Id) :
         bytes[0] = CursorVersion;
         BinaryPrimitives.WriteInt64BigEndian(bytes[1..], CreatedAt.UtcTicks);
         Id.TryWriteBytes(bytes[(1 + sizeof(long))..], bigEndian: true, out _);
-        return Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        return Base64Url.EncodeToString(bytes);
     }
 
     /// <summary>Reads a cursor made by <see cref="ToCursor"/>; false for anything else.</summary>
@@ -53,9 +54,10 @@ public readonly record struct InboxPosition(DateTimeOffset CreatedAt, Guid Id) :
         {
             return false;
         }
-        var base64 = cursor.Replace('-', '+').Replace('_', '/') + "==";
-        Span<byte> bytes = stackalloc byte[CursorBytes + 2];
-        if (!Convert.TryFromBase64String(base64, bytes, out var written) || written != CursorBytes || bytes[0] != CursorVersion)
+        Span<byte> bytes = stackalloc byte[CursorBytes];
+        // TryDecodeFromChars throws on characters outside the alphabet; IsValid checks them first.
+        if (!Base64Url.IsValid(cursor, out var length) || length != CursorBytes
+            || !Base64Url.TryDecodeFromChars(cursor, bytes, out _) || bytes[0] != CursorVersion)
         {
             return false;
         }
