@@ -6,7 +6,6 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Notifications.Api.Apis.Inbox;
 using Notifications.Domain.Messaging;
-using Notifications.Domain.Model;
 using Notifications.Domain.Persistence;
 
 namespace Notifications.Api.Realtime;
@@ -153,7 +152,7 @@ internal sealed partial class UserEventStream(string userId, Guid? lastEventId) 
             var notifications = await batch.OldestFirst().Take(ReplayBatchSize).ToListAsync(cancellationToken);
             foreach (var notification in notifications)
             {
-                await SendAsync(response, ToMessage(notification, unread), cancellationToken);
+                await SendAsync(response, InboxNotification.From(notification).ToInAppMessage(unread), cancellationToken);
             }
             if (notifications.Count < ReplayBatchSize)
             {
@@ -179,17 +178,6 @@ internal sealed partial class UserEventStream(string userId, Guid? lastEventId) 
         await response.Body.FlushAsync(cancellationToken);
         EventsSent.Add(1);
     }
-
-    private static InAppMessage ToMessage(Notification notification, int unreadCount) => new(
-        notification.Id,
-        notification.Type,
-        notification.Category,
-        SnakeCaseEnum<NotificationPriority>.ToName(notification.Priority),
-        notification.Title,
-        notification.Body,
-        notification.Data.RootElement.Clone(),
-        notification.CreatedAt,
-        unreadCount);
 
     private abstract record Signal
     {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Notifications.Domain.Messaging;
 using Notifications.Domain.Model;
 using Notifications.Domain.Persistence;
 
@@ -28,6 +29,9 @@ public sealed record InboxNotification(
         notification.ReadAt,
         notification.SeenAt,
         notification.CreatedAt);
+
+    /// <summary>The same notification as its real-time event, as the event stream replays it from the inbox.</summary>
+    public InAppMessage ToInAppMessage(int unreadCount) => new(Id, Type, Category, Priority, Title, Body, Data, CreatedAt, unreadCount);
 }
 
 /// <summary>One page, newest first. Pass <see cref="NextCursor"/> as <c>?cursor=</c> for the next; null on the last page.</summary>
