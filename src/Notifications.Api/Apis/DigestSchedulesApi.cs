@@ -82,7 +82,7 @@ public static class DigestSchedulesApi
                 detail: $"A user can have at most {MaximumSchedulesPerUser} digest schedules; delete or change one instead.");
         }
 
-        var now = timeProvider.GetUtcNow();
+        var now = timeProvider.GetDatabaseNow();
         var schedule = new DigestSchedule
         {
             UserId = userId,
@@ -115,7 +115,7 @@ public static class DigestSchedulesApi
             return ScheduleNotFound(id);
         }
 
-        Write(schedule, timing, request, timeProvider.GetUtcNow());
+        Write(schedule, timing, request, timeProvider.GetDatabaseNow());
         await db.SaveChangesAsync(cancellationToken);
         return TypedResults.Ok(ToDetails(schedule));
     }

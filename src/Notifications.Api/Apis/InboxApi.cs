@@ -130,7 +130,7 @@ public static class InboxApi
             return NotificationNotFound(id);
         }
 
-        var now = timeProvider.GetUtcNow();
+        var now = timeProvider.GetDatabaseNow();
         switch (update.Read)
         {
             case true:
@@ -153,7 +153,7 @@ public static class InboxApi
     internal static async Task<Ok<MarkAllReadResult>> MarkAllRead(
         ClaimsPrincipal user, NotificationsDbContext db, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
-        var now = timeProvider.GetUtcNow();
+        var now = timeProvider.GetDatabaseNow();
         var updated = await db.Notifications.InboxOf(user.GetUserId()).Unread()
             .ExecuteUpdateAsync(
                 setters => setters
@@ -167,7 +167,7 @@ public static class InboxApi
     internal static async Task<Results<NoContent, ProblemHttpResult>> ArchiveNotification(
         Guid id, ClaimsPrincipal user, NotificationsDbContext db, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
-        var now = timeProvider.GetUtcNow();
+        var now = timeProvider.GetDatabaseNow();
         var archived = await db.Notifications.InboxOf(user.GetUserId())
             .Where(notification => notification.Id == id)
             .ExecuteUpdateAsync(setters => setters.SetProperty(notification => notification.ArchivedAt, now), cancellationToken);

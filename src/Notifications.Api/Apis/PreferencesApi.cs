@@ -61,7 +61,7 @@ public static class PreferencesApi
         }
 
         var userId = user.GetUserId();
-        var now = timeProvider.GetUtcNow();
+        var now = timeProvider.GetDatabaseNow();
         var rows = preferences.Rules.Select(rule => new NotificationPreference
         {
             UserId = userId,

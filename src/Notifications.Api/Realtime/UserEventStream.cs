@@ -1,7 +1,9 @@
 using System.Diagnostics.Metrics;
+using System.Reflection;
 using System.Text;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Notifications.Api.Apis.Inbox;
@@ -21,7 +23,7 @@ namespace Notifications.Api.Realtime;
 /// disconnected, so that its reconnect with <c>Last-Event-ID</c> replays what it missed. The stream ends when the
 /// client goes away or the host shuts down.
 /// </remarks>
-internal sealed partial class UserEventStream(string userId, Guid? lastEventId) : IResult
+internal sealed partial class UserEventStream(string userId, Guid? lastEventId) : IResult, IEndpointMetadataProvider
 {
     public const string ContentType = "text/event-stream";
 
@@ -42,6 +44,10 @@ internal sealed partial class UserEventStream(string userId, Guid? lastEventId) 
 
     /// <summary>The newest inbox position the client has (or had when it connected); catch-ups start after it.</summary>
     private InboxPosition? _position;
+
+    /// <summary>Tells API descriptions (OpenAPI) that a 200 is an event stream.</summary>
+    public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder) =>
+        builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(string), [ContentType]));
 
     public async Task ExecuteAsync(HttpContext httpContext)
     {

@@ -52,6 +52,14 @@ public sealed class PreferencesValidatorTests
         Assert.True(PreferencesValidator.TryValidate(new NotificationPreferencesUpdate(true, mutedUntil, []), out _, out _));
     }
 
+    [Fact]
+    public void MutedUntil_IsKeptToTheMicrosecondAsStored()
+    {
+        Assert.True(PreferencesValidator.TryValidate(new NotificationPreferencesUpdate(true, "2030-01-01T00:00:00.1234567Z", []), out var valid, out _));
+
+        Assert.Equal(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero).AddTicks(1234560), valid.MutedUntil);
+    }
+
     [Theory]
     [InlineData("2030-01-01T00:00:00")]
     [InlineData("2030-01-01")]

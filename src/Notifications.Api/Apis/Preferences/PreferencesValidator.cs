@@ -34,7 +34,7 @@ internal static partial class PreferencesValidator
         {
             if (TryParseInstant(update.MutedUntil, out var instant))
             {
-                mutedUntil = instant.ToUniversalTime();
+                mutedUntil = DatabaseTime.ToDatabasePrecision(instant.ToUniversalTime());
             }
             else
             {

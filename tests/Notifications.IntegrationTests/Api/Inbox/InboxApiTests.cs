@@ -168,6 +168,22 @@ public sealed class InboxApiTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Patch_ClockFinerThanTheDatabase_ReturnsTheTimesAsStored()
+    {
+        var clock = new FrozenTimeProvider(_now.AddTicks(1234567));
+        await using var api = new SecurityApiFactory(_servers.Redis.ConnectionString, _servers.DatabaseConnectionString, timeProvider: clock);
+        var userId = await _data.SeedUserAsync();
+        var notification = await _data.SeedNotificationAsync(userId, _now.AddMinutes(-1));
+
+        var patched = await ReadJsonAsync(
+            await api.CreateClient(api.IssueToken(userId)).PatchAsJsonAsync($"/api/notifications/{notification.Id}", new { read = true }, Cancellation),
+            HttpStatusCode.OK);
+
+        Assert.Equal(_now.AddTicks(1234560), patched.GetProperty("readAt").GetDateTimeOffset());
+        Assert.Equal(_now.AddTicks(1234560), (await FindAsync(notification.Id)).ReadAt);
+    }
+
+    [Fact]
     public async Task MarkAllRead_MarksOnlyTheCallersUnreadAndSaysHowMany()
     {
         var userId = await _data.SeedUserAsync();

@@ -3,6 +3,9 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Notifications.Api.Problems;
@@ -62,6 +65,16 @@ public sealed class RealtimeApiTests : IAsyncDisposable
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
         Assert.Equal("no-cache", response.Headers.CacheControl?.ToString());
         Assert.Equal(["no"], response.Headers.GetValues("X-Accel-Buffering"));
+    }
+
+    [Fact]
+    public void Stream_IsDescribedAsAnEventStreamForApiDocuments()
+    {
+        var endpoint = _api.Services.GetRequiredService<EndpointDataSource>().Endpoints
+            .Single(candidate => candidate.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName == "OpenNotificationStream");
+
+        var produces = endpoint.Metadata.OfType<IProducesResponseTypeMetadata>().Single(metadata => metadata.StatusCode == 200);
+        Assert.Equal(["text/event-stream"], produces.ContentTypes);
     }
 
     [Fact]
