@@ -12,5 +12,9 @@ var app = builder.Build();
 app.UseApiSecurity();
 app.MapDefaultEndpoints();
 app.MapJobsApi();
+app.MapInboxApi();
+app.MapPreferencesApi();
+app.MapRealtimeApi();
+app.MapDigestSchedulesApi();
 
 app.Run();

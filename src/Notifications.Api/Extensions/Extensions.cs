@@ -1,4 +1,5 @@
 using Notifications.Api.Outbox;
+using Notifications.Api.Realtime;
 using Notifications.Api.Security;
 using Notifications.Domain;
 using Notifications.Domain.Persistence;
@@ -14,5 +15,6 @@ internal static class Extensions
         builder.AddRedisClient(ResourceNames.Redis);
         builder.AddApiSecurity();
         builder.AddOutboxRelay();
+        builder.AddRealtime();
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Notifications.Api.Problems;
 
@@ -9,6 +10,7 @@ public static class ProblemDetailsExtensions
     public static IServiceCollection AddApiProblemDetails(this IServiceCollection services)
     {
         services.AddProblemDetails(options => options.CustomizeProblemDetails = Customize);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IProblemDetailsWriter, EventStreamProblemDetailsWriter>());
         services.AddExceptionHandler<ApiExceptionHandler>();
         // Route handlers throw BadHttpRequestException for unreadable bodies and unbindable parameters in every
         // environment (the framework's default does so only in Development and otherwise answers an empty 400), so

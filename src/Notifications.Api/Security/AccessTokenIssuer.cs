@@ -14,11 +14,6 @@ public sealed class AccessTokenIssuer(IOptions<JwtOptions> options, TimeProvider
 
     public IssuedAccessToken Issue(string subject, IReadOnlyCollection<string> roles, IReadOnlyCollection<string> scopes, TimeSpan lifetime)
     {
-        var jwt = options.Value;
-        var now = timeProvider.GetUtcNow();
-        // JWT times are whole seconds: report the expiry the token actually carries.
-        var expiresAt = DateTimeOffset.FromUnixTimeSeconds((now + lifetime).ToUnixTimeSeconds());
-
         var claims = new Dictionary<string, object>(StringComparer.Ordinal) { [ClaimNames.Subject] = subject };
         if (roles.Count > 0)
         {
@@ -28,6 +23,26 @@ public sealed class AccessTokenIssuer(IOptions<JwtOptions> options, TimeProvider
         {
             claims[ClaimNames.Scope] = string.Join(' ', scopes);
         }
+        return Sign(claims, lifetime);
+    }
+
+    /// <summary>
+    /// A token for the caller's event stream only (<see cref="StreamTokens"/>): it carries the user id and no roles or
+    /// scopes, so it can do nothing but open that user's stream.
+    /// </summary>
+    public IssuedAccessToken IssueStreamToken(string subject, TimeSpan lifetime) =>
+        Sign(new Dictionary<string, object>(StringComparer.Ordinal)
+        {
+            [ClaimNames.Subject] = subject,
+            [StreamTokens.TokenUseClaim] = StreamTokens.StreamTokenUse,
+        }, lifetime);
+
+    private IssuedAccessToken Sign(Dictionary<string, object> claims, TimeSpan lifetime)
+    {
+        var jwt = options.Value;
+        var now = timeProvider.GetUtcNow();
+        // JWT times are whole seconds: report the expiry the token actually carries.
+        var expiresAt = DateTimeOffset.FromUnixTimeSeconds((now + lifetime).ToUnixTimeSeconds());
 
         var token = Handler.CreateToken(new SecurityTokenDescriptor
         {

@@ -23,6 +23,7 @@ public static class AuthenticationExtensions
                 var jwt = jwtOptions.Value;
                 // Keep "sub", "role" and "scope" as issued instead of renaming them to WS-Federation URIs.
                 bearer.MapInboundClaims = false;
+                bearer.Events = StreamTokens.CreateEvents();
                 bearer.TokenValidationParameters = new TokenValidationParameters
                 {
                     ValidIssuer = jwt.Issuer,

@@ -51,6 +51,7 @@ internal sealed class ProblemDetailsAuthorizationResultHandler(IProblemDetailsSe
     {
         null => "Send a bearer token in the Authorization header.",
         SecurityTokenExpiredException => "The bearer token has expired.",
+        StreamTokenRejectedException rejected => rejected.Message,
         _ => "The bearer token is not valid (signature, issuer, audience or format).",
     };
 }

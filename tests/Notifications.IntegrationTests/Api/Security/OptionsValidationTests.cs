@@ -25,6 +25,10 @@ public sealed class OptionsValidationTests
     [InlineData("RateLimiting:Window", "a minute", "RateLimiting:Window")]
     [InlineData("Outbox:BatchSize", "0", "Outbox:BatchSize must be between 1 and 10000")]
     [InlineData("Outbox:PollInterval", "00:00:00", "Outbox:PollInterval must be between")]
+    [InlineData("Realtime:HeartbeatInterval", "00:00:00", "Realtime:HeartbeatInterval must be between")]
+    [InlineData("Realtime:StreamTokenLifetime", "02:00:00", "Realtime:StreamTokenLifetime must be between")]
+    [InlineData("Ably:ApiKey", "not-an-ably-key", "Ably:ApiKey must be of the form appId.keyId:secret")]
+    [InlineData("Ably:RestUrl", "rest.ably.io", "Ably:RestUrl must be an absolute http(s) URL")]
     public async Task Start_InProductionWithABadSetting_FailsNamingTheSetting(string key, string value, string expectedMessage)
     {
         var settings = SecurityApiFactory.ProductionJwtSettings();
