@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json;
 using Notifications.Domain.Model;
-using Notifications.IntegrationTests.Persistence;
 
 namespace Notifications.IntegrationTests.Api;
 
@@ -20,7 +19,7 @@ internal sealed class ApiTestData(string databaseConnectionString, DateTimeOffse
     public async Task<string> SeedUserAsync(string prefix = "user")
     {
         var userId = $"{prefix}-{Guid.NewGuid():N}";
-        await using var db = PersistenceTestDatabase.CreateContext(databaseConnectionString);
+        await using var db = TestDatabase.CreateContext(databaseConnectionString);
         db.Users.Add(new User { Id = userId, Email = $"{userId}@example.test", CreatedAt = now, UpdatedAt = now });
         await db.SaveChangesAsync(Cancellation);
         return userId;
@@ -47,7 +46,7 @@ internal sealed class ApiTestData(string databaseConnectionString, DateTimeOffse
             ArchivedAt = archivedAt,
             CreatedAt = createdAt,
         };
-        await using var db = PersistenceTestDatabase.CreateContext(databaseConnectionString);
+        await using var db = TestDatabase.CreateContext(databaseConnectionString);
         db.Notifications.Add(notification);
         await db.SaveChangesAsync(Cancellation);
         return notification;

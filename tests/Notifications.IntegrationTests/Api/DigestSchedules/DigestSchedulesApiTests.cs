@@ -10,7 +10,6 @@ using Notifications.Api.Problems;
 using Notifications.Api.Security;
 using Notifications.Domain.Model;
 using Notifications.IntegrationTests.Api.Security;
-using Notifications.IntegrationTests.Persistence;
 using static Notifications.IntegrationTests.Api.ApiTestData;
 using static Notifications.IntegrationTests.Api.Security.ProblemAssertions;
 
@@ -30,11 +29,11 @@ public sealed class DigestSchedulesApiTests : IAsyncDisposable
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
-    private readonly ApiTestServers _servers;
+    private readonly TestServers _servers;
     private readonly SecurityApiFactory _api;
     private readonly ApiTestData _data;
 
-    public DigestSchedulesApiTests(ApiTestServers servers)
+    public DigestSchedulesApiTests(TestServers servers)
     {
         _servers = servers;
         _api = new SecurityApiFactory(servers.Redis.ConnectionString, servers.DatabaseConnectionString, timeProvider: new FrozenTimeProvider(Now));
@@ -70,7 +69,7 @@ public sealed class DigestSchedulesApiTests : IAsyncDisposable
         Assert.Equal(new DateTimeOffset(2025, 3, 30, 7, 0, 0, TimeSpan.Zero), created.GetProperty("nextDueAt").GetDateTimeOffset());
         Assert.Equal(created.GetRawText(), (await GetJsonAsync(client, $"{Route}/{id}")).GetRawText());
 
-        await using var db = PersistenceTestDatabase.CreateContext(_servers.DatabaseConnectionString);
+        await using var db = TestDatabase.CreateContext(_servers.DatabaseConnectionString);
         var stored = await db.DigestSchedules.AsNoTracking().SingleAsync(schedule => schedule.Id == id, Cancellation);
         Assert.Equal(userId, stored.UserId);
         Assert.Equal(new DateTimeOffset(2025, 3, 30, 7, 0, 0, TimeSpan.Zero), stored.NextDueAt);

@@ -6,7 +6,6 @@ using Notifications.Api.Apis.Inbox;
 using Notifications.Api.Problems;
 using Notifications.Domain.Model;
 using Notifications.IntegrationTests.Api.Security;
-using Notifications.IntegrationTests.Persistence;
 using static Notifications.IntegrationTests.Api.ApiTestData;
 using static Notifications.IntegrationTests.Api.Security.ProblemAssertions;
 
@@ -21,12 +20,12 @@ public sealed class InboxApiTests : IAsyncDisposable
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
-    private readonly ApiTestServers _servers;
+    private readonly TestServers _servers;
     private readonly DateTimeOffset _now = WholeMillisecondsNow();
     private readonly SecurityApiFactory _api;
     private readonly ApiTestData _data;
 
-    public InboxApiTests(ApiTestServers servers)
+    public InboxApiTests(TestServers servers)
     {
         _servers = servers;
         _api = new SecurityApiFactory(servers.Redis.ConnectionString, servers.DatabaseConnectionString, timeProvider: new FrozenTimeProvider(_now));
@@ -337,7 +336,7 @@ public sealed class InboxApiTests : IAsyncDisposable
 
     private async Task<Notification> FindAsync(Guid id)
     {
-        await using var db = PersistenceTestDatabase.CreateContext(_servers.DatabaseConnectionString);
+        await using var db = TestDatabase.CreateContext(_servers.DatabaseConnectionString);
         return await db.Notifications.AsNoTracking().SingleAsync(notification => notification.Id == id, Cancellation);
     }
 }

@@ -6,7 +6,6 @@ using Microsoft.EntityFrameworkCore;
 using Notifications.Api.Problems;
 using Notifications.Domain.Model;
 using Notifications.IntegrationTests.Api.Security;
-using Notifications.IntegrationTests.Persistence;
 using static Notifications.IntegrationTests.Api.ApiTestData;
 using static Notifications.IntegrationTests.Api.Security.ProblemAssertions;
 
@@ -20,12 +19,12 @@ public sealed class PreferencesApiTests : IAsyncDisposable
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
-    private readonly ApiTestServers _servers;
+    private readonly TestServers _servers;
     private readonly DateTimeOffset _now = WholeMillisecondsNow();
     private readonly SecurityApiFactory _api;
     private readonly ApiTestData _data;
 
-    public PreferencesApiTests(ApiTestServers servers)
+    public PreferencesApiTests(TestServers servers)
     {
         _servers = servers;
         _api = new SecurityApiFactory(servers.Redis.ConnectionString, servers.DatabaseConnectionString, timeProvider: new FrozenTimeProvider(_now));
@@ -77,7 +76,7 @@ public sealed class PreferencesApiTests : IAsyncDisposable
             get.GetProperty("rules").EnumerateArray().Select(rule =>
                 $"{rule.GetProperty("scope")}/{rule.GetProperty("key")}/{rule.GetProperty("channel")}/{rule.GetProperty("enabled").GetBoolean()}/{rule.GetProperty("deliveryMode")}"));
 
-        await using var db = PersistenceTestDatabase.CreateContext(_servers.DatabaseConnectionString);
+        await using var db = TestDatabase.CreateContext(_servers.DatabaseConnectionString);
         var stored = await db.NotificationPreferences.AsNoTracking().Where(rule => rule.UserId == userId).ToListAsync(Cancellation);
         Assert.Equal(3, stored.Count);
         Assert.Contains(stored, rule => rule is { Scope: PreferenceScope.Category, ScopeKey: "social", Channel: DeliveryChannel.Email, DeliveryMode: DeliveryMode.Digest });

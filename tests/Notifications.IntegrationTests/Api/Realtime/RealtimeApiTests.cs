@@ -33,13 +33,13 @@ public sealed class RealtimeApiTests : IAsyncDisposable
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
-    private readonly ApiTestServers _servers;
+    private readonly TestServers _servers;
     private readonly DateTimeOffset _now = WholeMillisecondsNow();
     private readonly SecurityApiFactory _api;
     private readonly ApiTestData _data;
     private readonly List<IAsyncDisposable> _disposables = [];
 
-    public RealtimeApiTests(ApiTestServers servers)
+    public RealtimeApiTests(TestServers servers)
     {
         _servers = servers;
         _api = CreateApi();
