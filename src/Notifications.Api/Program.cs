@@ -11,6 +11,8 @@ var app = builder.Build();
 
 app.UseApiSecurity();
 app.MapDefaultEndpoints();
+app.MapUsersApi();
+app.MapNotificationSendApi();
 app.MapJobsApi();
 
 app.Run();

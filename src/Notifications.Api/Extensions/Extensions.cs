@@ -1,5 +1,6 @@
 using Notifications.Api.Outbox;
 using Notifications.Api.Security;
+using Notifications.Api.Sending;
 using Notifications.Domain;
 using Notifications.Domain.Persistence;
 
@@ -14,5 +15,6 @@ internal static class Extensions
         builder.AddRedisClient(ResourceNames.Redis);
         builder.AddApiSecurity();
         builder.AddOutboxRelay();
+        builder.AddNotificationSending();
     }
 }
