@@ -8,9 +8,10 @@ internal sealed class SendTestData(string connectionString)
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
-    public async Task<string> SeedUserAsync(bool emailEnabled = true, DateTimeOffset? mutedUntil = null, string? email = "")
+    /// <param name="email">The address; by default one made from the id.</param>
+    public async Task<string> SeedUserAsync(bool emailEnabled = true, DateTimeOffset? mutedUntil = null, string? email = "", string? userId = null)
     {
-        var userId = $"send-{Guid.NewGuid():N}";
+        userId ??= $"send-{Guid.NewGuid():N}";
         var now = DateTimeOffset.UtcNow;
         await using var db = TestDatabase.CreateContext(connectionString);
         db.Users.Add(new User
