@@ -11,8 +11,10 @@ var app = builder.Build();
 
 app.UseApiSecurity();
 app.MapDefaultEndpoints();
+app.MapApiDocument();
 app.MapUsersApi();
 app.MapNotificationSendApi();
 app.MapJobsApi();
+app.MapAdminMetricsApi();
 
 app.Run();

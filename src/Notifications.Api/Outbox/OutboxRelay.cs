@@ -45,6 +45,11 @@ internal sealed partial class OutboxRelay(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
+        if (!settings.Enabled)
+        {
+            Log.Disabled(logger);
+            return;
+        }
         NpgsqlConnection? listener = null;
         var consecutiveFailures = 0;
         try
@@ -286,5 +291,8 @@ internal sealed partial class OutboxRelay(
 
         [LoggerMessage(EventId = 4007, Level = LogLevel.Warning, Message = "Could not count the failed attempt on {Count} outbox messages")]
         public static partial void RecordAttemptFailed(ILogger logger, int count, Exception exception);
+
+        [LoggerMessage(EventId = 4008, Level = LogLevel.Information, Message = "The outbox relay is disabled on this replica (Outbox:Enabled = false)")]
+        public static partial void Disabled(ILogger logger);
     }
 }

@@ -7,6 +7,12 @@ public sealed class OutboxRelayOptions
 {
     public const string SectionName = "Outbox";
 
+    /// <summary>
+    /// Whether this replica runs the relay. Default true; any number of replicas may relay side by side, so this only
+    /// serves deployments that dedicate some replicas to it.
+    /// </summary>
+    public bool Enabled { get; set; } = true;
+
     /// <summary>Rows claimed and appended per transaction. Default 500.</summary>
     public int BatchSize { get; set; } = 500;
 
