@@ -11,10 +11,14 @@ var app = builder.Build();
 
 app.UseApiSecurity();
 app.MapDefaultEndpoints();
+app.MapApiDocument();
+app.MapUsersApi();
+app.MapNotificationSendApi();
 app.MapJobsApi();
 app.MapInboxApi();
 app.MapPreferencesApi();
 app.MapRealtimeApi();
 app.MapDigestSchedulesApi();
+app.MapAdminMetricsApi();
 
 app.Run();

@@ -1,8 +1,10 @@
 using Notifications.Api.Outbox;
 using Notifications.Api.Realtime;
 using Notifications.Api.Security;
+using Notifications.Api.Sending;
 using Notifications.Domain;
 using Notifications.Domain.Persistence;
+using Notifications.Domain.Quota;
 
 namespace Notifications.Api.Extensions;
 
@@ -16,5 +18,18 @@ internal static class Extensions
         builder.AddApiSecurity();
         builder.AddOutboxRelay();
         builder.AddRealtime();
+        builder.AddNotificationSending();
+        builder.Services.AddOptions<EmailQuotaOptions>().BindConfiguration(EmailQuotaOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOpenApi();
+    }
+
+    /// <summary>The OpenAPI document at <c>/openapi/v1.json</c>, in Development only.</summary>
+    public static WebApplication MapApiDocument(this WebApplication app)
+    {
+        if (app.Environment.IsDevelopment())
+        {
+            app.MapOpenApi();
+        }
+        return app;
     }
 }

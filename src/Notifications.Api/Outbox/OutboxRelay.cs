@@ -45,6 +45,11 @@ internal sealed partial class OutboxRelay(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
+        if (!settings.Enabled)
+        {
+            Log.Disabled(logger);
+            return;
+        }
         NpgsqlConnection? listener = null;
         var consecutiveFailures = 0;
         try
@@ -149,7 +154,7 @@ internal sealed partial class OutboxRelay(
                             """)
                         .ToListAsync(token);
                     claimedIds = [.. claimed.Select(message => message.Id)];
-                    var count = await AppendAsync(claimed, token);
+                    var count = await AppendAsync(db, claimed, token);
                     await db.SaveChangesAsync(token);
                     await transaction.CommitAsync(token);
                     return count;
@@ -179,11 +184,16 @@ internal sealed partial class OutboxRelay(
         }
     }
 
-    /// <summary>XADDs each claimed row to its channel's stream and marks it dispatched (saved by the caller).</summary>
-    private async Task<int> AppendAsync(List<OutboxMessage> claimed, CancellationToken cancellationToken)
+    /// <summary>
+    /// XADDs the claimed rows to their channels' streams, pipelined in id order on the one connection, then marks them
+    /// dispatched with one UPDATE (in the caller's transaction). Malformed rows are left undispatched with the error
+    /// recorded (saved by the caller).
+    /// </summary>
+    private async Task<int> AppendAsync(NotificationsDbContext db, List<OutboxMessage> claimed, CancellationToken cancellationToken)
     {
-        var now = timeProvider.GetUtcNow();
-        var count = 0;
+        var appends = new List<Task<RedisResult>>(claimed.Count);
+        var appended = new List<long>(claimed.Count);
+        var byChannel = new Dictionary<DeliveryChannel, int>();
         foreach (var row in claimed)
         {
             DeliveryMessage message;
@@ -200,23 +210,30 @@ internal sealed partial class OutboxRelay(
                 continue;
             }
 
-            var stream = DeliveryStreams.For(row.Channel);
             var fields = message.ToStreamFields();
             var arguments = new object[2 + 2 * fields.Count];
-            arguments[0] = stream;
+            arguments[0] = DeliveryStreams.For(row.Channel);
             arguments[1] = "*";
             for (var index = 0; index < fields.Count; index++)
             {
                 arguments[2 + 2 * index] = fields[index].Key;
                 arguments[3 + 2 * index] = fields[index].Value;
             }
-            await redis.ExecuteAsync("XADD", arguments).WaitAsync(RedisCommandTimeout, timeProvider, cancellationToken);
-
-            row.DispatchedAt = now;
-            DispatchedMessages.Add(1, new KeyValuePair<string, object?>("notifications.channel", SnakeCaseEnum<DeliveryChannel>.ToName(row.Channel)));
-            count++;
+            appends.Add(redis.ExecuteAsync("XADD", arguments));
+            appended.Add(row.Id);
+            byChannel[row.Channel] = byChannel.GetValueOrDefault(row.Channel) + 1;
         }
-        return count;
+        await Task.WhenAll(appends).WaitAsync(RedisCommandTimeout, timeProvider, cancellationToken);
+
+        var now = timeProvider.GetUtcNow();
+        await db.OutboxMessages
+            .Where(message => appended.Contains(message.Id))
+            .ExecuteUpdateAsync(update => update.SetProperty(message => message.DispatchedAt, now), cancellationToken);
+        foreach (var (channel, count) in byChannel)
+        {
+            DispatchedMessages.Add(count, new KeyValuePair<string, object?>("notifications.channel", SnakeCaseEnum<DeliveryChannel>.ToName(channel)));
+        }
+        return appended.Count;
     }
 
     /// <summary>
@@ -274,5 +291,8 @@ internal sealed partial class OutboxRelay(
 
         [LoggerMessage(EventId = 4007, Level = LogLevel.Warning, Message = "Could not count the failed attempt on {Count} outbox messages")]
         public static partial void RecordAttemptFailed(ILogger logger, int count, Exception exception);
+
+        [LoggerMessage(EventId = 4008, Level = LogLevel.Information, Message = "The outbox relay is disabled on this replica (Outbox:Enabled = false)")]
+        public static partial void Disabled(ILogger logger);
     }
 }

@@ -7,8 +7,14 @@ public sealed class OutboxRelayOptions
 {
     public const string SectionName = "Outbox";
 
-    /// <summary>Rows claimed and appended per transaction. Default 100.</summary>
-    public int BatchSize { get; set; } = 100;
+    /// <summary>
+    /// Whether this replica runs the relay. Default true; any number of replicas may relay side by side, so this only
+    /// serves deployments that dedicate some replicas to it.
+    /// </summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Rows claimed and appended per transaction. Default 500.</summary>
+    public int BatchSize { get; set; } = 500;
 
     /// <summary>
     /// How long the relay waits for a Postgres notification before looking for rows anyway (the fallback when a signal

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
+using Npgsql;
 
 namespace Notifications.Api.Problems;
 
@@ -26,6 +27,20 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
         {
             problem = DescribeBadRequest(badRequest);
             Log.BadRequest(logger, badRequest.StatusCode, httpContext.Request.Method, httpContext.Request.Path, problem.Detail);
+        }
+        else if (exception is NpgsqlException { IsTransient: true } or TimeoutException)
+        {
+            // The database went away mid-request (restart, failover, a killed connection): the transaction was rolled
+            // back, so the client may simply retry — with its Idempotency-Key, a retry can never duplicate.
+            Log.DatabaseUnavailable(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
+            httpContext.Response.Headers.RetryAfter = "1";
+            problem = new ProblemDetails
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Type = ProblemTypes.ServiceUnavailable,
+                Title = "The database is unavailable.",
+                Detail = "Nothing was written; retry the request.",
+            };
         }
         else
         {
@@ -62,7 +77,7 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
         };
     }
 
-    private static ProblemDetails DescribeUnreadableJson(JsonException exception)
+    internal static ProblemDetails DescribeUnreadableJson(JsonException exception)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         string detail;
@@ -123,5 +138,8 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
 
         [LoggerMessage(EventId = 3903, Level = LogLevel.Debug, Message = "{Method} {Path} aborted by the client")]
         public static partial void RequestAborted(ILogger logger, string method, string path);
+
+        [LoggerMessage(EventId = 3904, Level = LogLevel.Warning, Message = "{Method} {Path} failed: the database is unavailable")]
+        public static partial void DatabaseUnavailable(ILogger logger, Exception exception, string method, string path);
     }
 }

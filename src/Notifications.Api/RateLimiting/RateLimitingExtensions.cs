@@ -10,7 +10,14 @@ public static class RateLimitingExtensions
     /// <c>app.MapGroup("/api/notifications").RequireAuthorization(Policies.User).RequireUserRateLimit()</c>.
     /// </summary>
     public static TBuilder RequireUserRateLimit<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
-        builder.WithMetadata(UserRateLimitMetadata.Instance);
+        builder.WithMetadata(UserRateLimitMetadata.User);
+
+    /// <summary>
+    /// Subjects the producer routes to the per-caller producer limit (<see cref="UserRateLimitOptions.ProducerPermitsPerWindow"/>),
+    /// which is sized for services sending in bulk rather than for people.
+    /// </summary>
+    public static TBuilder RequireProducerRateLimit<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(UserRateLimitMetadata.Producer);
 
     /// <summary>The Redis-backed limiter and its options (validated on start). Needs the <c>IDatabase</c> of AddRedisClient.</summary>
     public static IHostApplicationBuilder AddUserRateLimiting(this IHostApplicationBuilder builder)

@@ -30,8 +30,11 @@ internal sealed partial class RedisFixedWindowRateLimiter(
 
     private int _redisUnavailable;
 
-    /// <summary>Counts one request of <paramref name="partition"/>; null when Redis could not be asked (fail open).</summary>
-    public async Task<RateLimitDecision?> AcquireAsync(string partition)
+    /// <summary>
+    /// Counts one request of <paramref name="partition"/> against <paramref name="permitsPerWindow"/>; null when Redis
+    /// could not be asked (fail open).
+    /// </summary>
+    public async Task<RateLimitDecision?> AcquireAsync(string partition, int permitsPerWindow)
     {
         var settings = options.Value;
         var window = FixedWindow.At(timeProvider.GetUtcNow(), settings.Window);
@@ -62,7 +65,7 @@ internal sealed partial class RedisFixedWindowRateLimiter(
         {
             Log.RedisAvailableAgain(logger);
         }
-        return RateLimitDecision.FromCount(count, settings.PermitsPerWindow, window.ResetAfter);
+        return RateLimitDecision.FromCount(count, permitsPerWindow, window.ResetAfter);
     }
 
     private static partial class Log

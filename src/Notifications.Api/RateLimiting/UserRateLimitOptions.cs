@@ -10,6 +10,12 @@ public sealed class UserRateLimitOptions
     /// <summary>Requests one caller may make per window. Default 100.</summary>
     public int PermitsPerWindow { get; set; } = 100;
 
+    /// <summary>
+    /// Requests one producer (a caller of the send and user-registration routes) may make per window: services send in
+    /// bulk, so this guards against a runaway producer rather than pacing a person. Default 300,000 (5,000 a second).
+    /// </summary>
+    public int ProducerPermitsPerWindow { get; set; } = 300_000;
+
     /// <summary>Length of the fixed window, at least one second. Default 1 minute.</summary>
     public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(1);
 
@@ -29,6 +35,10 @@ internal sealed class UserRateLimitOptionsValidator : IValidateOptions<UserRateL
         if (options.PermitsPerWindow < 1)
         {
             failures.Add($"{section}:PermitsPerWindow must be at least 1 (was {options.PermitsPerWindow}).");
+        }
+        if (options.ProducerPermitsPerWindow < 1)
+        {
+            failures.Add($"{section}:ProducerPermitsPerWindow must be at least 1 (was {options.ProducerPermitsPerWindow}).");
         }
         if (options.Window < TimeSpan.FromSeconds(1) || options.Window > TimeSpan.FromDays(1))
         {

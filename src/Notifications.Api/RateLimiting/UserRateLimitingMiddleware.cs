@@ -6,10 +6,18 @@ using Notifications.Api.Security;
 
 namespace Notifications.Api.RateLimiting;
 
-/// <summary>Marks an endpoint (or a group) as subject to the per-caller rate limit.</summary>
+/// <summary>Marks an endpoint (or a group) as subject to the per-caller rate limit, and says which budget it draws on.</summary>
 internal sealed class UserRateLimitMetadata
 {
-    public static readonly UserRateLimitMetadata Instance = new();
+    /// <summary>People's routes: <see cref="UserRateLimitOptions.PermitsPerWindow"/> per caller.</summary>
+    public static readonly UserRateLimitMetadata User = new(producer: false);
+
+    /// <summary>Producers' routes (sending, registering recipients): <see cref="UserRateLimitOptions.ProducerPermitsPerWindow"/> per caller.</summary>
+    public static readonly UserRateLimitMetadata Producer = new(producer: true);
+
+    private UserRateLimitMetadata(bool producer) => IsProducer = producer;
+
+    public bool IsProducer { get; }
 }
 
 /// <summary>
@@ -29,13 +37,15 @@ internal sealed class UserRateLimitingMiddleware(
 {
     public async Task InvokeAsync(HttpContext context)
     {
-        if (context.GetEndpoint()?.Metadata.GetMetadata<UserRateLimitMetadata>() is null)
+        if (context.GetEndpoint()?.Metadata.GetMetadata<UserRateLimitMetadata>() is not { } metadata)
         {
             await next(context);
             return;
         }
 
-        var decision = await limiter.AcquireAsync(Partition(context));
+        var settings = options.Value;
+        var permits = metadata.IsProducer ? settings.ProducerPermitsPerWindow : settings.PermitsPerWindow;
+        var decision = await limiter.AcquireAsync(Partition(context, metadata.IsProducer), permits);
         if (decision is not { } counted)
         {
             await next(context);
@@ -48,7 +58,7 @@ internal sealed class UserRateLimitingMiddleware(
         headers["RateLimit-Remaining"] = counted.Remaining.ToString(CultureInfo.InvariantCulture);
         headers["RateLimit-Reset"] = resetSeconds;
         headers["RateLimit-Policy"] = string.Create(CultureInfo.InvariantCulture,
-            $"{counted.Limit};w={(long)options.Value.Window.TotalSeconds}");
+            $"{counted.Limit};w={(long)settings.Window.TotalSeconds}");
 
         if (counted.IsAllowed)
         {
@@ -66,14 +76,17 @@ internal sealed class UserRateLimitingMiddleware(
                 Status = StatusCodes.Status429TooManyRequests,
                 Type = ProblemTypes.RateLimited,
                 Title = "Too many requests.",
-                Detail = $"At most {counted.Limit} requests per {options.Value.Window} are allowed; retry in {resetSeconds} s.",
+                Detail = $"At most {counted.Limit} requests per {settings.Window} are allowed; retry in {resetSeconds} s.",
             },
         });
     }
 
-    /// <summary>Authenticated callers by user id (whichever replica or address they come from), others by client IP.</summary>
-    internal static string Partition(HttpContext context) =>
+    /// <summary>
+    /// Authenticated callers by user id (whichever replica or address they come from), others by client IP. A caller's
+    /// producer budget is counted apart from its user budget.
+    /// </summary>
+    internal static string Partition(HttpContext context, bool producer = false) =>
         context.User.FindUserId() is { } userId
-            ? $"user:{userId}"
+            ? $"{(producer ? "producer" : "user")}:{userId}"
             : $"ip:{context.Connection.RemoteIpAddress?.ToString() ?? "unknown"}";
 }

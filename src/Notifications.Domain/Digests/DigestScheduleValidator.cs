@@ -104,7 +104,7 @@ public static class DigestScheduleValidator
         _ => null,
     };
 
-    internal static string DescribeTimeZoneProblem(string? timeZoneId)
+    public static string DescribeTimeZoneProblem(string? timeZoneId)
     {
         if (string.IsNullOrWhiteSpace(timeZoneId))
         {

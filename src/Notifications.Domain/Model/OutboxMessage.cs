@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Json;
 using Notifications.Domain.Messaging;
 
@@ -45,20 +47,38 @@ public sealed class OutboxMessage
     public static OutboxMessage For(
         DeliveryJob job, string? traceParent, string? traceState, DateTimeOffset now, DateTimeOffset? availableAt = null)
     {
-        var message = DeliveryMessage.ForJob(job, traceParent, traceState);
-        var payload = message.ToStreamFields()
-            .Where(field => field.Key is not (DeliveryMessage.Fields.TraceParent or DeliveryMessage.Fields.TraceState))
-            .ToDictionary(field => field.Key, field => field.Value, StringComparer.Ordinal);
         return new OutboxMessage
         {
             JobId = job.Id,
             Channel = job.Channel,
-            Payload = JsonSerializer.SerializeToDocument(payload),
+            Payload = JsonDocument.Parse(PayloadFor(DeliveryMessage.ForJob(job, traceParent, traceState))),
             TraceParent = traceParent,
             TraceState = traceState,
             CreatedAt = now,
             AvailableAt = availableAt ?? now,
         };
+    }
+
+    /// <summary>
+    /// The <see cref="Payload"/> of the row for <paramref name="message"/> as JSON text: its stream fields but the trace
+    /// context. For writers that insert outbox rows with their own SQL.
+    /// </summary>
+    public static string PayloadFor(DeliveryMessage message)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var (name, value) in message.ToStreamFields())
+            {
+                if (name is not (DeliveryMessage.Fields.TraceParent or DeliveryMessage.Fields.TraceState))
+                {
+                    writer.WriteString(name, value);
+                }
+            }
+            writer.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     /// <summary>The stream entry this row stands for: its payload's fields and its trace context.</summary>

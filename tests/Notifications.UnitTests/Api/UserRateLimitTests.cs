@@ -62,6 +62,14 @@ public sealed class UserRateLimitTests
     }
 
     [Fact]
+    public void Partition_OfAProducerRoute_IsCountedApartFromTheCallersUserBudget()
+    {
+        var context = new DefaultHttpContext { User = new ClaimsPrincipal(new ClaimsIdentity([new Claim("sub", "billing")], "Bearer")) };
+
+        Assert.Equal("producer:billing", UserRateLimitingMiddleware.Partition(context, producer: true));
+    }
+
+    [Fact]
     public void Partition_AnonymousCaller_IsTheirAddress()
     {
         var context = new DefaultHttpContext();

@@ -57,6 +57,27 @@ public sealed class RateLimitingTests(TestServers servers)
     }
 
     [Fact]
+    public async Task ProducerRoute_DrawsOnTheProducerBudget_NotTheUserBudget()
+    {
+        await using var api = new SecurityApiFactory(servers.Redis.ConnectionString, servers.DatabaseConnectionString, timeProvider: _clock,
+            settings: new Dictionary<string, string> { ["RateLimiting:ProducerPermitsPerWindow"] = "2" });
+        var caller = NewUserId();
+        var producer = api.CreateClient(api.IssueToken(caller, scopes: ["notifications:send"]));
+
+        for (var request = 0; request < 2; request++)
+        {
+            var allowed = await producer.GetAsync($"/api/users/{caller}", Cancellation);
+            Assert.Equal("2", Header(allowed, "RateLimit-Limit"));
+        }
+        var rejected = await producer.GetAsync($"/api/users/{caller}", Cancellation);
+        var userRoute = await producer.GetAsync(TestEndpoints.UserRoute, Cancellation);
+
+        await AssertProblemAsync(rejected, HttpStatusCode.TooManyRequests, ProblemTypes.RateLimited);
+        Assert.Equal(HttpStatusCode.OK, userRoute.StatusCode);
+        Assert.Equal("100", Header(userRoute, "RateLimit-Limit"));
+    }
+
+    [Fact]
     public async Task UserRoute_AnotherUsersExhaustedBudget_DoesNotLimitThisUser()
     {
         var settings = new Dictionary<string, string> { ["RateLimiting:PermitsPerWindow"] = "2" };

@@ -1,0 +1,28 @@
+namespace Notifications.Api.Apis.Admin;
+
+/// <summary>
+/// <c>GET /api/admin/metrics</c>: the platform at a glance. Redis-backed parts (<see cref="Streams"/>, the quota
+/// counters) are null while Redis is unreachable; <see cref="RedisAvailable"/> says so.
+/// </summary>
+public sealed record AdminMetrics(
+    DateTimeOffset GeneratedAt,
+    bool RedisAvailable,
+    IReadOnlyList<StreamMetrics>? Streams,
+    OutboxMetrics Outbox,
+    IReadOnlyDictionary<string, int> JobsByStatus,
+    DeadLetterMetrics DeadLetters,
+    EmailMetrics Email);
+
+/// <summary>A channel's delivery stream: entries kept, entries delivered to a worker but not acknowledged, entries not yet read.</summary>
+public sealed record StreamMetrics(string Channel, string Stream, long Length, long? Pending, long? Lag, int Consumers);
+
+/// <summary>Outbox rows waiting for the relay: all of them, those already due, and how long the oldest due one has waited.</summary>
+public sealed record OutboxMetrics(int Undispatched, int Due, double? OldestDueAgeSeconds);
+
+/// <summary>Dead letters waiting for an operator, and all dead letters ever recorded (requeued ones included).</summary>
+public sealed record DeadLetterMetrics(int Waiting, int Total);
+
+/// <summary>Today is the current UTC day, the quota's window.</summary>
+public sealed record EmailMetrics(int SentToday, int DeferredToday, int DeferredNow, QuotaMetrics? Quota);
+
+public sealed record QuotaMetrics(long DailyUsed, int DailyLimit, long MonthlyUsed, int MonthlyLimit, DateTimeOffset? LockedUntil);
