@@ -11,10 +11,12 @@ public sealed class ManagedProcess : IAsyncDisposable
     private ManagedProcess(Process process)
     {
         _process = process;
+        // Read once while the process object is alive: callers log it after the process has exited and been disposed.
+        Id = process.Id;
         _exited = WaitForExitCodeAsync(process);
     }
 
-    public int Id => _process.Id;
+    public int Id { get; }
 
     /// <summary>Completes with the exit code once the process has exited and its output is drained.</summary>
     public Task<int> Exited => _exited;
@@ -61,7 +63,7 @@ public sealed class ManagedProcess : IAsyncDisposable
     {
         if (!_exited.IsCompleted)
         {
-            NativeMethods.SendSignal(_process.Id, signal);
+            NativeMethods.SendSignal(Id, signal);
             try
             {
                 await _exited.WaitAsync(gracePeriod).ConfigureAwait(false);
