@@ -234,14 +234,14 @@ internal sealed partial class NotificationSender(
         {
             batch.BatchCommands.Add(Command(
                 """
-                INSERT INTO notifications (id, user_id, type, category, priority, title, body, data, created_at)
-                SELECT id, user_id, type, category, priority, title, body, data::jsonb, $9
-                FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-                    AS n (id, user_id, type, category, priority, title, body, data)
+                INSERT INTO notifications (id, user_id, type, category, priority, title, body, data, created_at, archived_at)
+                SELECT id, user_id, type, category, priority, title, body, data::jsonb, $9, CASE WHEN in_app THEN NULL ELSE $9 END
+                FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $10::boolean[])
+                    AS n (id, user_id, type, category, priority, title, body, data, in_app)
                 """,
                 UuidArray(rows.NotificationIds), TextArray(rows.NotificationUserIds), TextArray(rows.Types), TextArray(rows.Categories),
                 TextArray(rows.NotificationPriorities), TextArray(rows.Titles), TextArray(rows.Bodies), TextArray(rows.Data),
-                Timestamp(now)));
+                Timestamp(now), new NpgsqlParameter<List<bool>> { TypedValue = rows.DeliveredInApp, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Boolean }));
         }
         if (rows.JobCount > 0)
         {
@@ -320,6 +320,9 @@ internal sealed partial class NotificationSender(
         public List<string> Bodies { get; } = new(capacity);
         public List<string> Data { get; } = new(capacity);
 
+        /// <summary>Whether it has an in-app job; the inbox shows only those.</summary>
+        public List<bool> DeliveredInApp { get; } = new(capacity);
+
         public List<Guid> JobIds { get; } = new(capacity * 2);
         public List<Guid> JobNotificationIds { get; } = new(capacity * 2);
         public List<string> JobUserIds { get; } = new(capacity * 2);
@@ -348,6 +351,7 @@ internal sealed partial class NotificationSender(
             Titles.Add(draft.Title);
             Bodies.Add(draft.Body);
             Data.Add(draft.DataJson);
+            DeliveredInApp.Add(plan.Jobs.Any(job => job.Channel == DeliveryChannel.InApp));
 
             var jobs = new List<AcceptedJob>(plan.Jobs.Count);
             foreach (var planned in plan.Jobs)

@@ -19,7 +19,11 @@ public sealed class Notification
     public DateTimeOffset? ReadAt { get; set; }
     public DateTimeOffset? SeenAt { get; set; }
 
-    /// <summary>Set when the user deletes it from the inbox; the row stays for its jobs and logs.</summary>
+    /// <summary>
+    /// When it left the inbox, which shows in-app notifications only: set when the user deletes it, and at creation for
+    /// a notification not delivered in-app (the user turned the channel off, or the producer named other channels).
+    /// The row stays for its jobs, logs and digests.
+    /// </summary>
     public DateTimeOffset? ArchivedAt { get; set; }
 
     public required DateTimeOffset CreatedAt { get; init; }

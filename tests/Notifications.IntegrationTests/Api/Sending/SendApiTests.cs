@@ -126,6 +126,21 @@ public sealed class SendApiTests(TestServers servers) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Send_NotDeliveredInApp_StaysOutOfTheUsersInbox()
+    {
+        var userId = await _data.SeedUserAsync();
+        await _data.SeedRuleAsync(userId, PreferenceScope.Category, "marketing", DeliveryChannel.InApp, enabled: false, DeliveryMode.Immediate);
+        var inApp = (await SendAsync(Request(userId))).GetProperty("notificationId").GetGuid();
+        await SendAsync(Request(userId, category: "marketing"));
+        await SendAsync(Request(userId, channels: ["email"]));
+
+        var inbox = await ReadJsonAsync(await _api.CreateClient(_api.IssueToken(userId)).GetAsync("/api/notifications", Cancellation));
+
+        Assert.Equal([inApp], inbox.GetProperty("items").EnumerateArray().Select(item => item.GetProperty("id").GetGuid()));
+        Assert.Equal(3, await _data.NotificationCountAsync(userId));
+    }
+
+    [Fact]
     public async Task Send_CriticalType_IsImmediateDespiteDigestAndMute_AtCriticalPriority()
     {
         var userId = await _data.SeedUserAsync(mutedUntil: DateTimeOffset.UtcNow.AddDays(1));
