@@ -14,5 +14,6 @@ internal static class Extensions
         builder.AddRedisClient(ResourceNames.Redis);
         builder.AddApiSecurity();
         builder.AddOutboxRelay();
+        builder.AddUnsubscribeTokens();
     }
 }
