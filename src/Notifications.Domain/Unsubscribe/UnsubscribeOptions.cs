@@ -36,7 +36,8 @@ internal sealed class UnsubscribeOptionsValidator(IHostEnvironment environment) 
     {
         var failures = new List<string>();
         const string section = UnsubscribeOptions.SectionName;
-        var keyBytes = Encoding.UTF8.GetByteCount(options.SigningKey);
+        // Configuration binds an empty setting as null, whatever the property's annotation says.
+        var keyBytes = Encoding.UTF8.GetByteCount(options.SigningKey ?? "");
         if (keyBytes == 0)
         {
             failures.Add($"{section}:SigningKey is required: a secret of at least {UnsubscribeOptions.MinimumSigningKeyBytes} bytes shared by the email worker and the API.");

@@ -24,6 +24,11 @@ internal static class EmailChannelExtensions
             .BindConfiguration(EmailOptions.SectionName)
             .PostConfigure(options =>
             {
+                // An empty setting (e.g. Email__Provider=) means the default.
+                if (string.IsNullOrWhiteSpace(options.Provider))
+                {
+                    options.Provider = EmailOptions.DevMailboxProvider;
+                }
                 // Links point at the API the AppHost runs unless configured otherwise.
                 if (options.PublicBaseUrl is null && Uri.TryCreate(configuration[EmailOptions.ApiUrlConfigurationKey], UriKind.Absolute, out var apiUrl))
                 {

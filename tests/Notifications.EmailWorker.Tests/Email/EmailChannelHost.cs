@@ -35,7 +35,7 @@ internal sealed class EmailChannelHost : IAsyncDisposable
     public static async Task<EmailChannelHost> StartAsync(
         TestServers servers,
         TimeProvider clock,
-        IReadOnlyDictionary<string, string?>? settings = null,
+        Dictionary<string, string?>? settings = null,
         string environment = "Development")
     {
         var host = Build(servers, clock, settings, environment);
@@ -47,7 +47,7 @@ internal sealed class EmailChannelHost : IAsyncDisposable
     public static IHost Build(
         TestServers servers,
         TimeProvider clock,
-        IReadOnlyDictionary<string, string?>? settings = null,
+        Dictionary<string, string?>? settings = null,
         string environment = "Development")
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings

@@ -60,6 +60,40 @@ internal sealed class EmailTestData(TestServers servers, TimeProvider clock)
         return new DeliveryAttempt(job, 1);
     }
 
+    /// <summary><paramref name="count"/> claimed email jobs for one user, written in one transaction.</summary>
+    public async Task<List<DeliveryAttempt>> EmailsAsync(string userId, int count, NotificationPriority priority = NotificationPriority.Normal)
+    {
+        var now = clock.GetUtcNow();
+        var attempts = new List<DeliveryAttempt>(count);
+        await using var context = TestDatabase.CreateContext(servers.DatabaseConnectionString);
+        for (var i = 0; i < count; i++)
+        {
+            var notification = new Notification
+            {
+                UserId = userId, Type = "report.ready", Category = "reports", Priority = priority, Title = $"Report {i}", Body = "Ready.",
+                Data = JsonDocument.Parse("{}"), CreatedAt = now,
+            };
+            var job = new DeliveryJob
+            {
+                NotificationId = notification.Id, UserId = userId, Channel = DeliveryChannel.Email, Status = DeliveryJobStatus.Processing,
+                Priority = priority, ScheduledFor = now, CreatedAt = now, UpdatedAt = now,
+            };
+            context.Notifications.Add(notification);
+            context.DeliveryJobs.Add(job);
+            attempts.Add(new DeliveryAttempt(job, 1));
+        }
+        await context.SaveChangesAsync(TestContext.Current.CancellationToken);
+        return attempts;
+    }
+
+    /// <summary>How many of these jobs reached the dev mailbox.</summary>
+    public async Task<int> MailboxCountAsync(IEnumerable<DeliveryAttempt> attempts)
+    {
+        var keys = attempts.Select(attempt => attempt.IdempotencyKey).ToList();
+        await using var context = TestDatabase.CreateContext(servers.DatabaseConnectionString);
+        return await context.DevMailboxMessages.CountAsync(message => keys.Contains(message.IdempotencyKey), TestContext.Current.CancellationToken);
+    }
+
     /// <summary>A claimed digest job with <paramref name="items"/> folded notifications, created a minute apart (item 1 oldest).</summary>
     public async Task<DeliveryAttempt> DigestAsync(string userId, int items, int maxItems)
     {
