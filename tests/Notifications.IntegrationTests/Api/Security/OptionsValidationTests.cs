@@ -25,6 +25,8 @@ public sealed class OptionsValidationTests
     [InlineData("RateLimiting:Window", "a minute", "RateLimiting:Window")]
     [InlineData("Outbox:BatchSize", "0", "Outbox:BatchSize must be between 1 and 10000")]
     [InlineData("Outbox:PollInterval", "00:00:00", "Outbox:PollInterval must be between")]
+    [InlineData("Email:Unsubscribe:SigningKey", "", "Email:Unsubscribe:SigningKey is required")]
+    [InlineData("Email:Unsubscribe:SigningKey", "notifications-development-unsubscribe-key-not-secret-0123456789", "Email:Unsubscribe:SigningKey is the published development key")]
     public async Task Start_InProductionWithABadSetting_FailsNamingTheSetting(string key, string value, string expectedMessage)
     {
         var settings = SecurityApiFactory.ProductionJwtSettings();
