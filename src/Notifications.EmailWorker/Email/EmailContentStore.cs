@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Notifications.Domain.Model;
 using Npgsql;
 
@@ -27,12 +28,18 @@ public sealed record DigestEmailContent(EmailRecipient Recipient, IReadOnlyList<
 public sealed record DigestItem(string Type, string Category, string Title, string Body, DateTimeOffset CreatedAt);
 
 /// <summary>
-/// Loads what an email job needs in one round trip: the recipient with the notification and the user's email
-/// preference for it (one query), or, for a digest, the recipient and the digest's newest items with their total (one
-/// batch of two queries). Items of a type or category the user has turned email off for since are left out.
+/// Loads what an email job needs: the recipient with the notification and the user's email preference for it, or, for
+/// a digest, the recipient and the digest's newest items with their total (one batch of two queries). Notification
+/// loads that arrive while earlier ones are in flight are answered together by one query (up to
+/// <see cref="MaximumBatch"/> jobs, at most <see cref="MaximumQueriesInFlight"/> queries at once): a lone job is loaded
+/// at once, and under load each job costs a row rather than a round trip. Items of a type or category the user has
+/// turned email off for since are left out of digests.
 /// </summary>
 internal sealed class EmailContentStore(NpgsqlDataSource dataSource)
 {
+    public const int MaximumBatch = 128;
+    public const int MaximumQueriesInFlight = 4;
+
     // The type rule wins over the category rule; no rule means email is allowed.
     private const string EmailAllowedSql = """
         COALESCE(
@@ -43,12 +50,12 @@ internal sealed class EmailContentStore(NpgsqlDataSource dataSource)
             true)
         """;
 
-    private const string NotificationSql = $"""
-        SELECT u.email, u.display_name, u.email_enabled, u.muted_until,
+    private const string NotificationsSql = $"""
+        SELECT r.ordinal, u.email, u.display_name, u.email_enabled, u.muted_until,
                n.type, n.category, n.title, n.body, n.data::text, n.created_at, {EmailAllowedSql}
-        FROM users u
-        JOIN notifications n ON n.id = $2 AND n.user_id = u.id
-        WHERE u.id = $1
+        FROM unnest($1::text[], $2::uuid[]) WITH ORDINALITY AS r (user_id, notification_id, ordinal)
+        JOIN users u ON u.id = r.user_id
+        JOIN notifications n ON n.id = r.notification_id AND n.user_id = u.id
         """;
 
     private const string RecipientSql = "SELECT u.email, u.display_name, u.email_enabled, u.muted_until FROM users u WHERE u.id = $1";
@@ -62,31 +69,96 @@ internal sealed class EmailContentStore(NpgsqlDataSource dataSource)
         LIMIT $2
         """;
 
-    /// <summary>Null when the recipient or the notification no longer exists.</summary>
-    public async Task<EmailContent?> LoadAsync(DeliveryJob job, CancellationToken cancellationToken) =>
-        job.Kind == DeliveryJobKind.Digest
-            ? await LoadDigestAsync(job, cancellationToken)
-            : await LoadNotificationAsync(job, cancellationToken);
+    private readonly Channel<PendingLoad> _pending = Channel.CreateUnbounded<PendingLoad>();
+    private int _queriesInFlight;
 
-    private async Task<EmailContent?> LoadNotificationAsync(DeliveryJob job, CancellationToken cancellationToken)
+    /// <summary>Null when the recipient or the notification no longer exists.</summary>
+    public Task<EmailContent?> LoadAsync(DeliveryJob job, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(NotificationSql);
-        command.Parameters.Add(new NpgsqlParameter { Value = job.UserId });
-        command.Parameters.Add(new NpgsqlParameter { Value = job.NotificationId!.Value });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
+        if (job.Kind == DeliveryJobKind.Digest)
         {
-            return null;
+            return LoadDigestAsync(job, cancellationToken);
         }
-        return new NotificationEmailContent(
-            ReadRecipient(job.UserId, reader),
-            reader.GetString(4),
-            reader.GetString(5),
-            reader.GetString(6),
-            reader.GetString(7),
-            reader.GetString(8),
-            reader.GetFieldValue<DateTimeOffset>(9),
-            reader.GetBoolean(10));
+        var load = new PendingLoad(job.UserId, job.NotificationId!.Value);
+        _pending.Writer.TryWrite(load);
+        StartQueryIfRoom();
+        return load.Completion.Task.WaitAsync(cancellationToken);
+    }
+
+    private void StartQueryIfRoom()
+    {
+        if (Interlocked.Increment(ref _queriesInFlight) <= MaximumQueriesInFlight)
+        {
+            _ = LoadPendingAsync();
+        }
+        else
+        {
+            Interlocked.Decrement(ref _queriesInFlight);
+        }
+    }
+
+    private async Task LoadPendingAsync()
+    {
+        try
+        {
+            var batch = new List<PendingLoad>();
+            while (_pending.Reader.TryRead(out var first))
+            {
+                batch.Add(first);
+                while (batch.Count < MaximumBatch && _pending.Reader.TryRead(out var next))
+                {
+                    batch.Add(next);
+                }
+                await LoadBatchAsync(batch);
+                batch.Clear();
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _queriesInFlight);
+            // A load queued after the last read above, while every query slot looked taken, still gets a query.
+            if (_pending.Reader.TryPeek(out _))
+            {
+                StartQueryIfRoom();
+            }
+        }
+    }
+
+    private async Task LoadBatchAsync(List<PendingLoad> batch)
+    {
+        var found = new EmailContent?[batch.Count];
+        try
+        {
+            await using var command = dataSource.CreateCommand(NotificationsSql);
+            command.Parameters.Add(new NpgsqlParameter { Value = batch.ConvertAll(load => load.UserId).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = batch.ConvertAll(load => load.NotificationId).ToArray() });
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                var index = (int)reader.GetInt64(0) - 1;
+                found[index] = new NotificationEmailContent(
+                    ReadRecipient(batch[index].UserId, reader, offset: 1),
+                    reader.GetString(5),
+                    reader.GetString(6),
+                    reader.GetString(7),
+                    reader.GetString(8),
+                    reader.GetString(9),
+                    reader.GetFieldValue<DateTimeOffset>(10),
+                    reader.GetBoolean(11));
+            }
+        }
+        catch (Exception exception)
+        {
+            foreach (var load in batch)
+            {
+                load.Completion.TrySetException(exception);
+            }
+            return;
+        }
+        for (var i = 0; i < batch.Count; i++)
+        {
+            batch[i].Completion.TrySetResult(found[i]);
+        }
     }
 
     private async Task<EmailContent?> LoadDigestAsync(DeliveryJob job, CancellationToken cancellationToken)
@@ -105,7 +177,7 @@ internal sealed class EmailContentStore(NpgsqlDataSource dataSource)
         {
             return null;
         }
-        var recipient = ReadRecipient(job.UserId, reader);
+        var recipient = ReadRecipient(job.UserId, reader, offset: 0);
         await reader.NextResultAsync(cancellationToken);
         var items = new List<DigestItem>();
         var total = 0;
@@ -117,10 +189,17 @@ internal sealed class EmailContentStore(NpgsqlDataSource dataSource)
         return new DigestEmailContent(recipient, items, total);
     }
 
-    private static EmailRecipient ReadRecipient(string userId, NpgsqlDataReader reader) => new(
+    private static EmailRecipient ReadRecipient(string userId, NpgsqlDataReader reader, int offset) => new(
         userId,
-        reader.IsDBNull(0) ? null : reader.GetString(0),
-        reader.IsDBNull(1) ? null : reader.GetString(1),
-        reader.GetBoolean(2),
-        reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3));
+        reader.IsDBNull(offset) ? null : reader.GetString(offset),
+        reader.IsDBNull(offset + 1) ? null : reader.GetString(offset + 1),
+        reader.GetBoolean(offset + 2),
+        reader.IsDBNull(offset + 3) ? null : reader.GetFieldValue<DateTimeOffset>(offset + 3));
+
+    private sealed class PendingLoad(string userId, Guid notificationId)
+    {
+        public string UserId { get; } = userId;
+        public Guid NotificationId { get; } = notificationId;
+        public TaskCompletionSource<EmailContent?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 }

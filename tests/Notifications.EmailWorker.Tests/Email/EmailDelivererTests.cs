@@ -198,6 +198,51 @@ public sealed class EmailDelivererTests(TestServers servers) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DeliverAsync_ManyAtOnce_EachEmailCarriesItsOwnRecipientAndContent()
+    {
+        // Concurrent loads are answered together by one query: each must still get its own row.
+        var attempts = new List<(string User, DeliveryAttempt Attempt)>();
+        for (var i = 0; i < 40; i++)
+        {
+            var user = await _data.UserAsync(displayName: $"Reader {i}", emailEnabled: i % 10 != 3);
+            attempts.Add((user, await _data.EmailAsync(user, title: $"Title {i}", body: $"Body {i}")));
+        }
+
+        var results = await Task.WhenAll(attempts.Select(pair => Task.Run(() => _host.Deliverer.DeliverAsync(pair.Attempt, Cancellation))));
+
+        for (var i = 0; i < attempts.Count; i++)
+        {
+            if (i % 10 == 3)
+            {
+                Assert.IsType<DeliveryResult.Skipped>(results[i]);
+                continue;
+            }
+            Assert.IsType<DeliveryResult.Sent>(results[i]);
+            var message = Assert.Single(await _data.MailboxAsync(attempts[i].Attempt));
+            Assert.Equal($"{attempts[i].User}@example.test", message.ToAddress);
+            Assert.Equal($"Title {i}", message.Subject);
+            Assert.Contains($"Hi Reader {i},", message.Text);
+            Assert.Contains($"Body {i}", message.Text);
+        }
+    }
+
+    [Fact]
+    public async Task DeliverAsync_NotificationThatNoLongerExists_IsSkipped()
+    {
+        var user = await _data.UserAsync();
+        var attempt = await _data.EmailAsync(user);
+        var gone = attempt with { Job = new DeliveryJob
+        {
+            NotificationId = Guid.NewGuid(), UserId = user, Channel = DeliveryChannel.Email, Status = DeliveryJobStatus.Processing,
+            ScheduledFor = _clock.GetUtcNow(), CreatedAt = _clock.GetUtcNow(), UpdatedAt = _clock.GetUtcNow(),
+        } };
+
+        var skipped = Assert.IsType<DeliveryResult.Skipped>(await _host.Deliverer.DeliverAsync(gone, Cancellation));
+
+        Assert.Contains("no longer exists", skipped.Reason);
+    }
+
+    [Fact]
     public async Task DeliverAsync_UnderAConsumeSpan_CreatesRenderQuotaAndSendChildSpans()
     {
         var user = await _data.UserAsync();
