@@ -20,5 +20,6 @@ app.MapPreferencesApi();
 app.MapRealtimeApi();
 app.MapDigestSchedulesApi();
 app.MapAdminMetricsApi();
+app.MapUnsubscribeApi();
 
 app.Run();

@@ -1,7 +1,5 @@
-using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 using Notifications.Api.Apis.Admin;
 using Notifications.Api.RateLimiting;
 using Notifications.Api.Security;
@@ -9,7 +7,6 @@ using Notifications.Domain.Messaging;
 using Notifications.Domain.Model;
 using Notifications.Domain.Persistence;
 using Notifications.Domain.Quota;
-using Notifications.Domain.Redis;
 using StackExchange.Redis;
 
 namespace Notifications.Api.Apis;
@@ -34,7 +31,7 @@ public static class AdminMetricsApi
     internal static async Task<Ok<AdminMetrics>> GetMetrics(
         NotificationsDbContext db,
         IDatabase redis,
-        IOptions<EmailQuotaOptions> quotaOptions,
+        EmailQuota quota,
         TimeProvider timeProvider,
         CancellationToken cancellationToken)
     {
@@ -68,7 +65,7 @@ public static class AdminMetricsApi
         var deferredToday = await emailToday.CountAsync(log => log.Outcome == DeliveryOutcome.QuotaExceeded, cancellationToken);
         var deferredNow = jobsByStatus[SnakeCaseEnum<DeliveryJobStatus>.ToName(DeliveryJobStatus.Deferred)];
 
-        var (streams, quota) = await ReadRedisAsync(redis, quotaOptions.Value, DateOnly.FromDateTime(now.UtcDateTime), cancellationToken);
+        var (streams, quotaUsage) = await ReadRedisAsync(redis, quota, cancellationToken);
 
         return TypedResults.Ok(new AdminMetrics(
             now,
@@ -77,12 +74,12 @@ public static class AdminMetricsApi
             new OutboxMetrics(undispatched, due, oldestDue is { } oldest ? Math.Max(0, (now - oldest).TotalSeconds) : null),
             jobsByStatus,
             deadLetters,
-            new EmailMetrics(sentToday, deferredToday, deferredNow, quota)));
+            new EmailMetrics(sentToday, deferredToday, deferredNow, quotaUsage)));
     }
 
     /// <summary>The Redis half, or nulls when Redis does not answer in time: metrics must work when Redis does not.</summary>
     private static async Task<(IReadOnlyList<StreamMetrics>? Streams, QuotaMetrics? Quota)> ReadRedisAsync(
-        IDatabase redis, EmailQuotaOptions quotaOptions, DateOnly today, CancellationToken cancellationToken)
+        IDatabase redis, EmailQuota quota, CancellationToken cancellationToken)
     {
         try
         {
@@ -91,13 +88,8 @@ public static class AdminMetricsApi
             {
                 streams.Add(await ReadStreamAsync(redis, channel).WaitAsync(RedisTimeout, cancellationToken));
             }
-            var counters = await redis.StringGetAsync([RedisKeys.EmailQuotaDay(today), RedisKeys.EmailQuotaMonth(today), RedisKeys.EmailQuotaLock])
-                .WaitAsync(RedisTimeout, cancellationToken);
-            var lockedUntil = DateTimeOffset.TryParse((string?)counters[2], CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var until)
-                ? until
-                : (DateTimeOffset?)null;
-            return (streams, new QuotaMetrics(
-                (long?)counters[0] ?? 0, quotaOptions.DailyLimit, (long?)counters[1] ?? 0, quotaOptions.MonthlyLimit, lockedUntil));
+            var usage = await quota.ReadUsageAsync().WaitAsync(RedisTimeout, cancellationToken);
+            return (streams, new QuotaMetrics(usage.Enabled, usage.DayCount, usage.DailyLimit, usage.MonthCount, usage.MonthlyLimit, usage.LockedUntil));
         }
         catch (Exception exception) when (exception is RedisException or TimeoutException)
         {

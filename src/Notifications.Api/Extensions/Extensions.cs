@@ -4,7 +4,6 @@ using Notifications.Api.Security;
 using Notifications.Api.Sending;
 using Notifications.Domain;
 using Notifications.Domain.Persistence;
-using Notifications.Domain.Quota;
 
 namespace Notifications.Api.Extensions;
 
@@ -19,7 +18,8 @@ internal static class Extensions
         builder.AddOutboxRelay();
         builder.AddRealtime();
         builder.AddNotificationSending();
-        builder.Services.AddOptions<EmailQuotaOptions>().BindConfiguration(EmailQuotaOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.AddUnsubscribeTokens();
+        builder.AddEmailQuota();
         builder.Services.AddOpenApi();
     }
 

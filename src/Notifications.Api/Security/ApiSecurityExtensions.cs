@@ -16,7 +16,7 @@ public static class ApiSecurityExtensions
     }
 
     /// <summary>
-    /// Adds the middleware in the order it must run, and maps <c>POST /api/dev/tokens</c> in Development only.
+    /// Adds the middleware in the order it must run, and maps <c>POST /api/dev/tokens</c> and <c>/api/dev/mailbox</c> in Development only.
     /// </summary>
     public static WebApplication UseApiSecurity(this WebApplication app)
     {
@@ -28,6 +28,7 @@ public static class ApiSecurityExtensions
         if (app.Environment.IsDevelopment())
         {
             app.MapDevTokenApi();
+            app.MapDevMailboxApi();
         }
         return app;
     }

@@ -20,6 +20,7 @@ public sealed class NotificationsDbContext(DbContextOptions<NotificationsDbConte
     public DbSet<DeadLetter> DeadLetters => Set<DeadLetter>();
     public DbSet<CronJobExecution> CronJobExecutions => Set<CronJobExecution>();
     public DbSet<IdempotencyKey> IdempotencyKeys => Set<IdempotencyKey>();
+    public DbSet<DevMailboxMessage> DevMailboxMessages => Set<DevMailboxMessage>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(NotificationsDbContext).Assembly);

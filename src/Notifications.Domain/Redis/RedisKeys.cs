@@ -41,4 +41,16 @@ public static class RedisKeys
     /// Workers stop calling the provider while it exists.
     /// </summary>
     public const string EmailQuotaLock = Prefix + "quota:email:lock";
+
+    /// <summary>
+    /// Set (NX) by the worker whose email first brings the UTC day's count to <paramref name="percent"/>% of the daily
+    /// limit, so that each quota alert (80, 90, 100) is posted once a day however many workers run. Expires after the day.
+    /// </summary>
+    public static string EmailQuotaAlert(DateOnly utcDay, int percent) => $"{Prefix}quota:email:alert:{utcDay:yyyy-MM-dd}:{percent}";
+
+    /// <summary>
+    /// One user's recent emails (a sorted set: member = job id, score = Unix milliseconds sent), for the per-user email
+    /// rate limit shared by every worker. Expires one window after the last email.
+    /// </summary>
+    public static string EmailUserRate(string userId) => $"{Prefix}ratelimit:email:user:{userId}";
 }

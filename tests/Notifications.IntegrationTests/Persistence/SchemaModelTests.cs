@@ -33,6 +33,7 @@ public sealed partial class SchemaModelTests(PostgresServerFixture postgres)
             (await context.DeadLetters.ToListAsync(CancellationToken)).Count,
             (await context.CronJobExecutions.ToListAsync(CancellationToken)).Count,
             (await context.IdempotencyKeys.ToListAsync(CancellationToken)).Count,
+            (await context.DevMailboxMessages.ToListAsync(CancellationToken)).Count,
         ];
 
         Assert.Equal(context.Model.GetEntityTypes().Count(), counts.Length);

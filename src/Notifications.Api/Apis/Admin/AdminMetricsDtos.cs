@@ -25,4 +25,6 @@ public sealed record DeadLetterMetrics(int Waiting, int Total);
 /// <summary>Today is the current UTC day, the quota's window.</summary>
 public sealed record EmailMetrics(int SentToday, int DeferredToday, int DeferredNow, QuotaMetrics? Quota);
 
-public sealed record QuotaMetrics(long DailyUsed, int DailyLimit, long MonthlyUsed, int MonthlyLimit, DateTimeOffset? LockedUntil);
+/// <param name="Enabled">False when the quota is switched off (<c>Email:Quota:Enabled</c>): emails are counted, never held back.</param>
+/// <param name="LockedUntil">While the quota is exhausted, when its window resets; otherwise null.</param>
+public sealed record QuotaMetrics(bool Enabled, long DailyUsed, int DailyLimit, long MonthlyUsed, int MonthlyLimit, DateTimeOffset? LockedUntil);

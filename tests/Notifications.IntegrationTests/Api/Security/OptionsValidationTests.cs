@@ -29,6 +29,8 @@ public sealed class OptionsValidationTests
     [InlineData("Realtime:StreamTokenLifetime", "02:00:00", "Realtime:StreamTokenLifetime must be between")]
     [InlineData("Ably:ApiKey", "not-an-ably-key", "Ably:ApiKey must be of the form appId.keyId:secret")]
     [InlineData("Ably:RestUrl", "rest.ably.io", "Ably:RestUrl must be an absolute http(s) URL")]
+    [InlineData("Email:Unsubscribe:SigningKey", "", "Email:Unsubscribe:SigningKey is required")]
+    [InlineData("Email:Unsubscribe:SigningKey", "notifications-development-unsubscribe-key-not-secret-0123456789", "Email:Unsubscribe:SigningKey is the published development key")]
     public async Task Start_InProductionWithABadSetting_FailsNamingTheSetting(string key, string value, string expectedMessage)
     {
         var settings = SecurityApiFactory.ProductionJwtSettings();

@@ -62,5 +62,7 @@ internal sealed class SecurityApiFactory(
         ["Authentication:Jwt:Issuer"] = "https://notifications.example",
         ["Authentication:Jwt:Audience"] = "notifications-api",
         ["Authentication:Jwt:SigningKey"] = "a-production-secret-that-is-long-enough-for-hs256",
+        // Required outside Development as well: the key unsubscribe links are signed with.
+        ["Email:Unsubscribe:SigningKey"] = "a-production-unsubscribe-secret-that-is-long-enough",
     };
 }
