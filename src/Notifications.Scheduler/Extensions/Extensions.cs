@@ -14,6 +14,9 @@ namespace Notifications.Scheduler.Extensions;
 
 internal static class Extensions
 {
+    /// <summary>How often an idle replica looks for triggers written elsewhere (Quartz's idle wait; its default is 30 s).</summary>
+    public static readonly TimeSpan TriggerPollInterval = TimeSpan.FromSeconds(2);
+
     public static void AddSchedulerServices(this IHostApplicationBuilder builder)
     {
         builder.AddNpgsqlDbContext<NotificationsDbContext>(ResourceNames.Database);
@@ -64,6 +67,9 @@ internal static class Extensions
             {
                 scheduler.InstanceName = CronJobCatalog.QuartzSchedulerName;
                 scheduler.GenerateInstanceId = true;
+                // How soon an idle replica sees a trigger another process wrote (the API's manual trigger): it is not
+                // signalled across processes, so it is found by polling.
+                scheduler.IdleWaitTime = TriggerPollInterval;
             });
             quartz.UsePersistentStore(store =>
             {
