@@ -1,3 +1,4 @@
+using Notifications.Api.CronJobs;
 using Notifications.Api.Outbox;
 using Notifications.Api.Security;
 using Notifications.Domain;
@@ -14,5 +15,6 @@ internal static class Extensions
         builder.AddRedisClient(ResourceNames.Redis);
         builder.AddApiSecurity();
         builder.AddOutboxRelay();
+        builder.AddCronJobSchedulerClient();
     }
 }
