@@ -46,7 +46,7 @@ public sealed class QuartzWiringTests(TestServers servers)
         var client = await NonExecutingClientAsync(database);
         try
         {
-            await client.TriggerJob(new JobKey(CronJobCatalog.Retention, CronJobCatalog.QuartzJobGroup), Cancellation);
+            await client.TriggerJob(CronJobStore.JobKey(CronJobCatalog.Retention), Cancellation);
 
             await WaitUntilAsync(async () => await CompletedRunsAsync(data, CronJobCatalog.Retention) == 1, "the triggered retention run");
             Assert.Equal(SchedulerStatus.Created, client.Status);
@@ -101,21 +101,7 @@ public sealed class QuartzWiringTests(TestServers servers)
 
     /// <summary>A scheduler on the same clustered store that is never started, as the API holds one: it only writes triggers.</summary>
     private static Task<IScheduler> NonExecutingClientAsync(string database) =>
-        QuartzSchedulerBuilder.Create(quartz =>
-        {
-            quartz.ConfigureScheduler(options =>
-            {
-                options.InstanceName = CronJobCatalog.QuartzSchedulerName;
-                options.GenerateInstanceId = true;
-            });
-            quartz.UsePersistentStore(store =>
-            {
-                store.UsePostgres(database);
-                store.UseClustering(_ => { });
-                store.UseSystemTextJsonSerializer();
-                store.ConfigureStore(options => options.TablePrefix = CronJobCatalog.QuartzTablePrefix);
-            });
-        }).BuildScheduler(Cancellation).AsTask();
+        QuartzSchedulerBuilder.Create(quartz => quartz.UseCronJobStore(database)).BuildScheduler(Cancellation).AsTask();
 
     private static async Task<int> CompletedRunsAsync(SchedulerTestData data, string jobName)
     {

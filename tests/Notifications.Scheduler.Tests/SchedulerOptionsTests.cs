@@ -40,7 +40,7 @@ public sealed class SchedulerOptionsTests(TestServers servers)
         await using var command = new Npgsql.NpgsqlCommand(
             "SELECT t.trigger_name, c.cron_expression, c.time_zone_id FROM qrtz_triggers t JOIN qrtz_cron_triggers c USING (sched_name, trigger_name, trigger_group) WHERE t.sched_name = @name ORDER BY 1",
             connection);
-        command.Parameters.AddWithValue("name", CronJobCatalog.QuartzSchedulerName);
+        command.Parameters.AddWithValue("name", CronJobStore.SchedulerName);
         var triggers = new Dictionary<string, (string Cron, string TimeZone)>();
         await using (var reader = await command.ExecuteReaderAsync(TestContext.Current.CancellationToken))
         {

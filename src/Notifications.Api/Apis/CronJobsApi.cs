@@ -142,7 +142,7 @@ public static class CronJobsApi
         }
 
         var scheduler = await schedulers.GetScheduler(cancellationToken);
-        var key = new JobKey(name, CronJobCatalog.QuartzJobGroup);
+        var key = CronJobStore.JobKey(name);
         var executing = await scheduler.QueryFireInstances(new FireInstanceQuery { Job = key }, cancellationToken);
         if (executing.Items is [var firing, ..])
         {

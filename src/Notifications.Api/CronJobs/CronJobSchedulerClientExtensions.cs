@@ -16,27 +16,7 @@ internal static class CronJobSchedulerClientExtensions
         var connectionString = builder.Configuration.GetConnectionString(ResourceNames.Database)
             ?? throw new InvalidOperationException(
                 $"The cron job scheduler client needs the database: set 'ConnectionStrings:{ResourceNames.Database}', or start the system through Notifications.AppHost.");
-        builder.AddQuartz(quartz =>
-        {
-            quartz.ConfigureScheduler(scheduler =>
-            {
-                scheduler.InstanceName = CronJobCatalog.QuartzSchedulerName;
-                scheduler.GenerateInstanceId = true;
-            });
-            // Never started, so it never runs a job; one thread is what the pool needs to exist.
-            quartz.UseDefaultThreadPool(1);
-            quartz.UsePersistentStore(store =>
-            {
-                store.UsePostgres(connectionString);
-                // Clustered like the replicas, so its writes take the same database row locks.
-                store.UseClustering(_ => { });
-                store.UseSystemTextJsonSerializer();
-                store.ConfigureStore(options =>
-                {
-                    options.TablePrefix = CronJobCatalog.QuartzTablePrefix;
-                    options.SchemaProvisioning = SchemaProvisioning.Validate;
-                });
-            });
-        });
+        // Never started, so it never runs a job; one thread is what the pool needs to exist.
+        builder.AddQuartz(quartz => quartz.UseCronJobStore(connectionString).UseDefaultThreadPool(1));
     }
 }

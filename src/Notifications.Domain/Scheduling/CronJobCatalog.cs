@@ -4,9 +4,9 @@ namespace Notifications.Domain.Scheduling;
 public sealed record CronJobDefinition(string Name, string Description);
 
 /// <summary>
-/// The scheduler's jobs, and where they live in Quartz's clustered store. The scheduler registers and runs them; the
-/// API lists their runs and triggers them through the same store (it never runs one itself), so both read the names
-/// and the store's coordinates from here. A job's name is also its <c>cron_job_executions.job_name</c>.
+/// The scheduler's jobs. The scheduler registers and runs them; the API lists their runs and triggers them through
+/// Quartz's store (<see cref="CronJobStore"/>; it never runs one itself), so both read the names from here. A job's name
+/// is also its Quartz job name and its <c>cron_job_executions.job_name</c>.
 /// </summary>
 public static class CronJobCatalog
 {
@@ -16,18 +16,6 @@ public static class CronJobCatalog
     public const string QuotaReconcile = "quota-reconcile";
     public const string StuckJobRecovery = "stuck-job-recovery";
     public const string Retention = "retention";
-
-    /// <summary>
-    /// Quartz's scheduler name (<c>sched_name</c> in its tables): every scheduler replica and the API's trigger client
-    /// use it, so they form one cluster and share its jobs and triggers.
-    /// </summary>
-    public const string QuartzSchedulerName = "notifications";
-
-    /// <summary>The Quartz job group the jobs are stored under; a job's Quartz name is its <see cref="CronJobDefinition.Name"/>.</summary>
-    public const string QuartzJobGroup = "cron";
-
-    /// <summary>Prefix of Quartz's tables, created by migration 0005.</summary>
-    public const string QuartzTablePrefix = "qrtz_";
 
     public static IReadOnlyList<CronJobDefinition> All { get; } =
     [

@@ -51,8 +51,8 @@ internal static class Extensions
     }
 
     /// <summary>
-    /// A Quartz scheduler in the cluster of every replica sharing the database (its tables come from migration 0005 and
-    /// are only validated here): each catalogue job stored under its name with the cron trigger of
+    /// A Quartz scheduler in the cluster of every replica sharing the database (<see cref="CronJobStore"/>): each
+    /// catalogue job stored under its name with the cron trigger of
     /// <see cref="SchedulerOptions.Jobs"/>, a firing missed while no replica ran fired once as soon as one does, and
     /// stopping waits for running jobs to finish.
     /// </summary>
@@ -63,35 +63,20 @@ internal static class Extensions
                 $"Quartz's job store needs the database: set 'ConnectionStrings:{ResourceNames.Database}', or start the system through Notifications.AppHost.");
         builder.AddQuartz(quartz =>
         {
-            quartz.ConfigureScheduler(scheduler =>
-            {
-                scheduler.InstanceName = CronJobCatalog.QuartzSchedulerName;
-                scheduler.GenerateInstanceId = true;
-                // How soon an idle replica sees a trigger another process wrote (the API's manual trigger): it is not
-                // signalled across processes, so it is found by polling.
-                scheduler.IdleWaitTime = TriggerPollInterval;
-            });
-            quartz.UsePersistentStore(store =>
-            {
-                store.UsePostgres(connectionString);
-                store.UseClustering(_ => { });
-                store.UseSystemTextJsonSerializer();
-                store.ConfigureStore(options =>
-                {
-                    options.TablePrefix = CronJobCatalog.QuartzTablePrefix;
-                    options.SchemaProvisioning = SchemaProvisioning.Validate;
-                });
-            });
+            quartz.UseCronJobStore(connectionString);
+            // How soon an idle replica sees a trigger another process wrote (the API's manual trigger): it is not
+            // signalled across processes, so it is found by polling.
+            quartz.ConfigureScheduler(scheduler => scheduler.IdleWaitTime = TriggerPollInterval);
             foreach (var job in CronJobCatalog.All)
             {
-                var key = new JobKey(job.Name, CronJobCatalog.QuartzJobGroup);
+                var key = CronJobStore.JobKey(job.Name);
                 quartz.AddJob<CronQuartzJob>(configure => configure.WithIdentity(key).WithDescription(job.Description).StoreDurably());
                 quartz.AddTrigger((services, trigger) =>
                 {
                     // Reading the options validates them, so a bad expression stops start-up naming its setting.
                     var schedule = services.GetRequiredService<IOptions<SchedulerOptions>>().Value.Jobs.For(job.Name);
                     trigger.ForJob(key)
-                        .WithIdentity(job.Name, CronJobCatalog.QuartzJobGroup)
+                        .WithIdentity(job.Name, CronJobStore.JobGroup)
                         .WithDescription($"{schedule.Cron} ({schedule.TimeZone})")
                         .WithCronSchedule(schedule.Cron, cron => cron
                             .InTimeZone(TimeZoneInfo.FindSystemTimeZoneById(schedule.TimeZone))

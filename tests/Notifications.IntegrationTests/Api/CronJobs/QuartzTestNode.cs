@@ -18,20 +18,9 @@ internal sealed class QuartzTestNode : IAsyncDisposable
     {
         var scheduler = await QuartzSchedulerBuilder.Create(quartz =>
         {
-            quartz.ConfigureScheduler(options =>
-            {
-                options.InstanceName = CronJobCatalog.QuartzSchedulerName;
-                options.GenerateInstanceId = true;
-                options.IdleWaitTime = TimeSpan.FromSeconds(1);
-            });
-            quartz.UsePersistentStore(store =>
-            {
-                store.UsePostgres(databaseConnectionString);
-                store.UseClustering(_ => { });
-                store.UseSystemTextJsonSerializer();
-                store.ConfigureStore(options => options.TablePrefix = CronJobCatalog.QuartzTablePrefix);
-            });
-            quartz.AddJob<GatedJob>(job => job.WithIdentity(jobName, CronJobCatalog.QuartzJobGroup).StoreDurably());
+            quartz.UseCronJobStore(databaseConnectionString);
+            quartz.ConfigureScheduler(options => options.IdleWaitTime = TimeSpan.FromSeconds(1));
+            quartz.AddJob<GatedJob>(job => job.WithIdentity(CronJobStore.JobKey(jobName)).StoreDurably());
         }).BuildScheduler(TestContext.Current.CancellationToken);
         await scheduler.Start(TestContext.Current.CancellationToken);
         return new QuartzTestNode(scheduler);
@@ -39,7 +28,7 @@ internal sealed class QuartzTestNode : IAsyncDisposable
 
     /// <summary>Fires the job here, as a cron trigger of the node would.</summary>
     public ValueTask FireAsync(string jobName) =>
-        _scheduler.TriggerJob(new JobKey(jobName, CronJobCatalog.QuartzJobGroup), TestContext.Current.CancellationToken);
+        _scheduler.TriggerJob(CronJobStore.JobKey(jobName), TestContext.Current.CancellationToken);
 
     public async ValueTask DisposeAsync()
     {
