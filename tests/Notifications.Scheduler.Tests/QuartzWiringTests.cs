@@ -1,6 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 using Notifications.Domain.Model;
 using Notifications.Domain.Scheduling;
+using Microsoft.Extensions.DependencyInjection;
+using Notifications.Scheduler.Cron;
 using Quartz;
 
 namespace Notifications.Scheduler.Tests;
@@ -96,6 +98,40 @@ public sealed class QuartzWiringTests(TestServers servers)
         foreach (var (earlier, later) in runs.Zip(runs.Skip(1)))
         {
             Assert.True(earlier.CompletedAt <= later.StartedAt, $"Runs {earlier.Id} and {later.Id} overlapped.");
+        }
+    }
+
+    [Fact]
+    public async Task StoppingWhileAJobRuns_AsksItToStopAndWaitsForIt_AndTheRunIsRecordedCancelled()
+    {
+        var database = await TestDatabase.CreateMigratedDatabaseAsync(servers.Postgres);
+        var data = new SchedulerTestData(database);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var scheduler = new SchedulerHostFactory(servers.Redis.ConnectionString, database, services: services =>
+            services.AddKeyedScoped<ICronJob>(CronJobCatalog.Retention, (_, _) => new UntilCancelledJob(started)));
+        scheduler.Start();
+        var client = await NonExecutingClientAsync(database);
+        await client.TriggerJob(CronJobStore.JobKey(CronJobCatalog.Retention), Cancellation);
+        await client.Shutdown(waitForJobsToComplete: false, Cancellation);
+        await started.Task.WaitAsync(Deadline, Cancellation);
+
+        await scheduler.DisposeAsync();   // the host stops: Quartz shuts down, waiting for the run
+
+        await using var db = data.Context();
+        var run = await db.CronJobExecutions.AsNoTracking().SingleAsync(execution => execution.JobName == CronJobCatalog.Retention, Cancellation);
+        Assert.Equal(CronJobStatus.Failed, run.Status);
+        Assert.StartsWith("Cancelled", run.ErrorMessage);
+        Assert.Equal(1, run.Results!.RootElement.GetProperty("found").GetInt32());
+    }
+
+    /// <summary>Counts one item found, then works until the scheduler asks it to stop.</summary>
+    private sealed class UntilCancelledJob(TaskCompletionSource started) : ICronJob
+    {
+        public async Task RunAsync(CronRunTally tally, CancellationToken cancellationToken)
+        {
+            tally.Add(found: 1);
+            started.TrySetResult();
+            await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
         }
     }
 

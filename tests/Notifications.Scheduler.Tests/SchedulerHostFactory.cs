@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using Notifications.Domain;
 using Notifications.Domain.Scheduling;
 
@@ -13,7 +15,8 @@ namespace Notifications.Scheduler.Tests;
 internal sealed class SchedulerHostFactory(
     string redisConnectionString,
     string databaseConnectionString,
-    IReadOnlyDictionary<string, string?>? settings = null) : WebApplicationFactory<Program>
+    IReadOnlyDictionary<string, string?>? settings = null,
+    Action<IServiceCollection>? services = null) : WebApplicationFactory<Program>
 {
     /// <summary>Midnight on 1 January 2099: a schedule that never comes during a test.</summary>
     public const string Never = "0 0 0 1 1 ? 2099";
@@ -35,6 +38,10 @@ internal sealed class SchedulerHostFactory(
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             builder.UseSetting(key, value);
+        }
+        if (services is not null)
+        {
+            builder.ConfigureTestServices(services);
         }
     }
 

@@ -54,7 +54,7 @@ internal static class Extensions
     /// A Quartz scheduler in the cluster of every replica sharing the database (<see cref="CronJobStore"/>): each
     /// catalogue job stored under its name with the cron trigger of
     /// <see cref="SchedulerOptions.Jobs"/>, a firing missed while no replica ran fired once as soon as one does, and
-    /// stopping waits for running jobs to finish.
+    /// stopping asks running jobs to stop and waits for them.
     /// </summary>
     public static void AddClusteredQuartz(this IHostApplicationBuilder builder)
     {
@@ -64,9 +64,15 @@ internal static class Extensions
         builder.AddQuartz(quartz =>
         {
             quartz.UseCronJobStore(connectionString);
-            // How soon an idle replica sees a trigger another process wrote (the API's manual trigger): it is not
-            // signalled across processes, so it is found by polling.
-            quartz.ConfigureScheduler(scheduler => scheduler.IdleWaitTime = TriggerPollInterval);
+            quartz.ConfigureScheduler(scheduler =>
+            {
+                // How soon an idle replica sees a trigger another process wrote (the API's manual trigger): it is not
+                // signalled across processes, so it is found by polling.
+                scheduler.IdleWaitTime = TriggerPollInterval;
+                // On shutdown a running job is asked to stop (its batch in flight rolls back, the run is recorded as
+                // cancelled) and waited for, rather than cut off by the host's shutdown timeout.
+                scheduler.ShutdownJobInterruption = ShutdownJobInterruption.WhenWaitingForJobs;
+            });
             foreach (var job in CronJobCatalog.All)
             {
                 var key = CronJobStore.JobKey(job.Name);
