@@ -21,5 +21,6 @@ app.MapRealtimeApi();
 app.MapDigestSchedulesApi();
 app.MapAdminMetricsApi();
 app.MapUnsubscribeApi();
+app.MapCronJobsApi();
 
 app.Run();

@@ -1,3 +1,4 @@
+using Notifications.Api.CronJobs;
 using Notifications.Api.Outbox;
 using Notifications.Api.Realtime;
 using Notifications.Api.Security;
@@ -20,6 +21,7 @@ internal static class Extensions
         builder.AddNotificationSending();
         builder.AddUnsubscribeTokens();
         builder.AddEmailQuota();
+        builder.AddCronJobSchedulerClient();
         builder.Services.AddOpenApi();
     }
 

@@ -100,6 +100,28 @@ public sealed class DigestCalendarDaylightSavingTests
     }
 
     [Fact]
+    public void Berlin_monthly_day_31_clamps_at_month_ends_and_keeps_its_wall_clock_time_across_spring_forward()
+    {
+        // 09:00 CET on 28 February, 09:00 CEST on 31 March, 09:00 CEST on 30 April.
+        var cadence = Cadence(DigestFrequency.Monthly, "09:00", 31, "Europe/Berlin");
+
+        Assert.Equal(
+            [Utc(2025, 2, 28, 8, 0), Utc(2025, 3, 31, 7, 0), Utc(2025, 4, 30, 7, 0)],
+            Deliveries(cadence, Utc(2025, 2, 1, 0, 0), count: 3));
+    }
+
+    [Fact]
+    public void New_York_monthly_day_31_clamps_at_month_ends_and_keeps_its_wall_clock_time_across_fall_back()
+    {
+        // 09:00 EDT on 31 October, 09:00 EST on 30 November and 31 December.
+        var cadence = Cadence(DigestFrequency.Monthly, "09:00", 31, "America/New_York");
+
+        Assert.Equal(
+            [Utc(2025, 10, 31, 13, 0), Utc(2025, 11, 30, 14, 0), Utc(2025, 12, 31, 14, 0)],
+            Deliveries(cadence, Utc(2025, 10, 1, 0, 0), count: 3));
+    }
+
+    [Fact]
     public void New_York_weekly_keeps_its_wall_clock_time_across_spring_forward()
     {
         // Monday 3 March 09:00 EST → Monday 10 March 09:00 EDT.
