@@ -10,5 +10,7 @@ internal static class Extensions
         builder.AddNpgsqlDbContext<NotificationsDbContext>(ResourceNames.Database);
         builder.Services.AddSchemaVersionGuard();
         builder.AddRedisClient(ResourceNames.Redis);
+        builder.AddDeliveryConsumer();
+        builder.AddInAppChannel();
     }
 }
