@@ -34,6 +34,12 @@ internal sealed partial class ChannelConsumer : BackgroundService
     private static readonly ExponentialBackoff FailureDelay = new(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10));
     private const int ClaimAttempts = 3;
 
+    /// <summary>
+    /// Batches' worth of entries a consumer holds at most (read, claimed, being attempted or recorded): enough to keep
+    /// reads, claims, attempts and writes overlapping; a job that waits long for its attempt renews its lease.
+    /// </summary>
+    private const int InFlightBatches = 4;
+
     private readonly DeliveryChannel _channel;
     private readonly IServiceScopeFactory _scopes;
     private readonly JobStore _store;
@@ -60,8 +66,10 @@ internal sealed partial class ChannelConsumer : BackgroundService
     /// <summary>Entries whose jobs this consumer is working on, so a reclaim pass does not start them twice.</summary>
     private readonly ConcurrentDictionary<string, byte> _entriesInFlight = new(StringComparer.Ordinal);
 
-    private readonly TaskCompletionSource _jobsDrained = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _jobsRunning;
+    /// <summary>Batches being claimed and jobs being attempted or recorded: what a stop waits for.</summary>
+    private int _workRunning;
+
+    private readonly TaskCompletionSource _workDrained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _draining;
     private bool _hasDeliverer;
     private DeliveryStream? _stream;
@@ -90,7 +98,7 @@ internal sealed partial class ChannelConsumer : BackgroundService
         _outcomes = JobOutcomes.From(_options);
         _timeProvider = timeProvider;
         _logger = logger;
-        _window = new SemaphoreSlim(2 * _options.BatchSize);
+        _window = new SemaphoreSlim(InFlightBatches * _options.BatchSize);
         _concurrency = new SemaphoreSlim(_options.MaxConcurrencyFor(channel));
         var rateLimit = _options.SendRateLimitFor(channel);
         _rateLimiter = rateLimit > 0 ? new SendRateLimiter(channel, rateLimit, redis, timeProvider, logger) : null;
@@ -231,7 +239,10 @@ internal sealed partial class ChannelConsumer : BackgroundService
                 }
                 if (entries.Count > 0)
                 {
-                    await DispatchAsync(entries, reclaimed: false);
+                    // Not awaited: the next read goes out while this batch is being claimed, so database round trips
+                    // overlap instead of adding up; the window bounds how much is in hand.
+                    BeginWork();
+                    _ = DispatchInBackgroundAsync(entries);
                 }
                 failures = 0;
             }
@@ -273,91 +284,114 @@ internal sealed partial class ChannelConsumer : BackgroundService
         return taken;
     }
 
+    private async Task DispatchInBackgroundAsync(IReadOnlyList<StreamEntry> entries)
+    {
+        try
+        {
+            await DispatchAsync(entries, reclaimed: false);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !_abort.IsCancellationRequested)
+        {
+            Log.DispatchFailed(_logger, entries.Count, _stream!.Name, exception);
+        }
+        catch (OperationCanceledException)
+        {
+            // Abandoned at shutdown: the entries stay pending.
+        }
+        finally
+        {
+            EndWork();
+        }
+    }
+
     /// <summary>
     /// Claims the jobs of entries just read or reclaimed (each holding one window slot) and starts an attempt for each job
-    /// claimed; acknowledges at once the entries that need no work.
+    /// claimed; acknowledges at once the entries that need no work. Entries neither started nor acknowledged stay pending.
     /// </summary>
     private async Task DispatchAsync(IReadOnlyList<StreamEntry> entries, bool reclaimed)
     {
         var stream = _stream!;
-        var acknowledge = new List<string>();
-        var byJob = new Dictionary<Guid, (StreamEntry Entry, DeliveryMessage Message)>();
-        foreach (var entry in entries)
-        {
-            if (reclaimed && _entriesInFlight.ContainsKey(entry.Id))
-            {
-                // This consumer is still on it (an attempt that outlasted the idle time).
-                continue;
-            }
-            if (entry.Fields is null)
-            {
-                acknowledge.Add(entry.Id);
-                continue;
-            }
-            DeliveryMessage message;
-            try
-            {
-                message = DeliveryMessage.FromStreamFields(entry.Fields);
-            }
-            catch (FormatException exception)
-            {
-                Log.MalformedEntry(_logger, entry.Id, stream.Name, exception);
-                acknowledge.Add(entry.Id);
-                continue;
-            }
-            if (message.Channel != _channel || !byJob.TryAdd(message.JobId, (entry, message)))
-            {
-                // Another channel's job has no business here; a second entry of a job in the same batch adds nothing.
-                Log.EntrySkipped(_logger, entry.Id, stream.Name, message.JobId,
-                    message.Channel != _channel ? $"it is for channel {SnakeCaseEnum<DeliveryChannel>.ToName(message.Channel)}" : "another entry of the job is in the same batch");
-                acknowledge.Add(entry.Id);
-            }
-        }
-
         var started = 0;
-        if (byJob.Count > 0)
-        {
-            if (await TryClaimAsync(byJob.Keys) is not { } claim)
-            {
-                // Left pending: reclaimed once idle, by which time the database may answer again.
-                _window.Release(entries.Count);
-                return;
-            }
-            foreach (var job in claim.Claimed)
-            {
-                var (entry, message) = byJob[job.Job.Id];
-                _entriesInFlight[entry.Id] = 0;
-                Interlocked.Increment(ref _jobsRunning);
-                started++;
-                _ = ProcessAsync(job, entry, message);
-            }
-            foreach (var job in claim.Unclaimed)
-            {
-                var entryId = byJob[job.JobId].Entry.Id;
-                if (job.Status == DeliveryJobStatus.Processing)
-                {
-                    // Another attempt holds a live lease. If it is this entry's own (its consumer died), acknowledging
-                    // would lose the job's only entry: leave it pending, to be looked at again once idle, when that
-                    // attempt has finished (acknowledged then) or its lease has run out (taken over then).
-                    Log.LeftPending(_logger, entryId, job.JobId, job.UpdatedAt);
-                    continue;
-                }
-                Log.EntrySkipped(_logger, entryId, stream.Name, job.JobId,
-                    job.Status is { } status ? $"the job is {SnakeCaseEnum<DeliveryJobStatus>.ToName(status)}" : "the job does not exist");
-                acknowledge.Add(entryId);
-            }
-        }
-
         try
         {
-            await stream.AcknowledgeAsync(acknowledge, _abort.Token);
-        }
-        catch (Exception exception) when (exception is RedisException or TimeoutException)
-        {
-            Log.AcknowledgeFailed(_logger, acknowledge.Count, stream.Name, exception);
+            var acknowledge = new List<string>();
+            var byJob = new Dictionary<Guid, (StreamEntry Entry, DeliveryMessage Message)>();
+            foreach (var entry in entries)
+            {
+                if (reclaimed && _entriesInFlight.ContainsKey(entry.Id))
+                {
+                    // This consumer is still on it (an attempt that outlasted the idle time).
+                    continue;
+                }
+                if (entry.Fields is null)
+                {
+                    acknowledge.Add(entry.Id);
+                    continue;
+                }
+                DeliveryMessage message;
+                try
+                {
+                    message = DeliveryMessage.FromStreamFields(entry.Fields);
+                }
+                catch (FormatException exception)
+                {
+                    Log.MalformedEntry(_logger, entry.Id, stream.Name, exception);
+                    acknowledge.Add(entry.Id);
+                    continue;
+                }
+                if (message.Channel != _channel || !byJob.TryAdd(message.JobId, (entry, message)))
+                {
+                    // Another channel's job has no business here; a second entry of a job in the same batch adds nothing.
+                    Log.EntrySkipped(_logger, entry.Id, stream.Name, message.JobId,
+                        message.Channel != _channel ? $"it is for channel {SnakeCaseEnum<DeliveryChannel>.ToName(message.Channel)}" : "another entry of the job is in the same batch");
+                    acknowledge.Add(entry.Id);
+                }
+            }
+
+            if (byJob.Count > 0)
+            {
+                if (await TryClaimAsync(byJob.Keys) is not { } claim)
+                {
+                    // Left pending: reclaimed once idle, by which time the database may answer again.
+                    return;
+                }
+                foreach (var job in claim.Claimed)
+                {
+                    var (entry, message) = byJob[job.Job.Id];
+                    _entriesInFlight[entry.Id] = 0;
+                    BeginWork();
+                    started++;
+                    _ = ProcessAsync(job, entry, message);
+                }
+                foreach (var job in claim.Unclaimed)
+                {
+                    var entryId = byJob[job.JobId].Entry.Id;
+                    if (job.Status == DeliveryJobStatus.Processing)
+                    {
+                        // Another attempt holds a live lease. If it is this entry's own (its consumer died), acknowledging
+                        // would lose the job's only entry: leave it pending, to be looked at again once idle, when that
+                        // attempt has finished (acknowledged then) or its lease has run out (taken over then).
+                        Log.LeftPending(_logger, entryId, job.JobId, job.UpdatedAt);
+                        continue;
+                    }
+                    Log.EntrySkipped(_logger, entryId, stream.Name, job.JobId,
+                        job.Status is { } status ? $"the job is {SnakeCaseEnum<DeliveryJobStatus>.ToName(status)}" : "the job does not exist");
+                    acknowledge.Add(entryId);
+                }
+            }
+
+            try
+            {
+                await stream.AcknowledgeAsync(acknowledge, _abort.Token);
+            }
+            catch (Exception exception) when (exception is RedisException or TimeoutException)
+            {
+                Log.AcknowledgeFailed(_logger, acknowledge.Count, stream.Name, exception);
+            }
         }
         finally
         {
+            // The jobs started release their own slots when they end.
             if (entries.Count > started)
             {
                 _window.Release(entries.Count - started);
@@ -402,7 +436,11 @@ internal sealed partial class ChannelConsumer : BackgroundService
         {
             // Yield first: the reader goes on dispatching the rest of its batch while this job runs.
             await Task.Yield();
-            var (outcome, provider) = await AttemptAsync(claimed, message, abort);
+            if (await AttemptAsync(claimed, message, abort) is not var (outcome, provider))
+            {
+                Log.ClaimLost(_logger, claimed.Job.Id, entry.Id);
+                return;
+            }
             activity?.SetTag("notifications.outcome", outcome.Kind.ToString());
             activity?.SetTag("notifications.provider", provider);
             if (await _writer!.WriteAsync(outcome, entry.Id))
@@ -429,15 +467,15 @@ internal sealed partial class ChannelConsumer : BackgroundService
         {
             _entriesInFlight.TryRemove(entry.Id, out _);
             _window.Release();
-            if (Interlocked.Decrement(ref _jobsRunning) == 0 && _draining)
-            {
-                _jobsDrained.TrySetResult();
-            }
+            EndWork();
         }
     }
 
-    /// <summary>Attempts the job (or holds it back while its provider's circuit is open) and works out its outcome.</summary>
-    private async Task<(JobOutcome Outcome, string? Provider)> AttemptAsync(ClaimedJob claimed, DeliveryMessage message, CancellationToken abort)
+    /// <summary>
+    /// Attempts the job (or holds it back while its provider's circuit is open) and works out its outcome; null when the
+    /// job waited so long for its turn that its lease ran out and another worker took it over.
+    /// </summary>
+    private async Task<(JobOutcome Outcome, string? Provider)?> AttemptAsync(ClaimedJob claimed, DeliveryMessage message, CancellationToken abort)
     {
         var (traceParent, traceState) = Activity.Current is { } current
             ? (current.Id, current.TraceStateString)
@@ -449,6 +487,18 @@ internal sealed partial class ChannelConsumer : BackgroundService
         await _concurrency.WaitAsync(abort);
         try
         {
+            // An attempt may run for half the lease; one that starts late renews the lease first, so the claim still
+            // holds when its outcome is written.
+            var waited = _timeProvider.GetUtcNow() - claimed.ClaimedAt;
+            if (waited >= _options.Lease / 4)
+            {
+                if (await _store.RenewLeaseAsync(claimed.Job.Id, claimed.ClaimedAt, _timeProvider.GetUtcNow(), abort) is not { } renewedAt)
+                {
+                    return null;
+                }
+                Log.LeaseRenewed(_logger, claimed.Job.Id, waited);
+                claimed = claimed with { ClaimedAt = renewedAt };
+            }
             while (true)
             {
                 switch (_breaker.Decide(_channel))
@@ -587,15 +637,25 @@ internal sealed partial class ChannelConsumer : BackgroundService
         while (cursor != "0-0" && !stoppingToken.IsCancellationRequested);
     }
 
+    private void BeginWork() => Interlocked.Increment(ref _workRunning);
+
+    private void EndWork()
+    {
+        if (Interlocked.Decrement(ref _workRunning) == 0 && _draining)
+        {
+            _workDrained.TrySetResult();
+        }
+    }
+
     /// <summary>Waits until every started attempt has been recorded (or abandoned when the shutdown timeout ran out).</summary>
     private async Task DrainAsync()
     {
         _draining = true;
-        if (Volatile.Read(ref _jobsRunning) == 0)
+        if (Volatile.Read(ref _workRunning) == 0)
         {
-            _jobsDrained.TrySetResult();
+            _workDrained.TrySetResult();
         }
-        await _jobsDrained.Task;
+        await _workDrained.Task;
     }
 
     private static partial class Log
@@ -660,6 +720,12 @@ internal sealed partial class ChannelConsumer : BackgroundService
 
         [LoggerMessage(EventId = 5018, Level = LogLevel.Information, Message = "Reclaimed {Count} idle entries of {Stream}")]
         public static partial void Reclaimed(ILogger logger, int count, string stream);
+
+        [LoggerMessage(EventId = 5020, Level = LogLevel.Error, Message = "A batch of {Count} entries of {Stream} could not be dispatched; they stay pending")]
+        public static partial void DispatchFailed(ILogger logger, int count, string stream, Exception exception);
+
+        [LoggerMessage(EventId = 5021, Level = LogLevel.Debug, Message = "Job {JobId} waited {Waited} for its attempt; its lease was renewed")]
+        public static partial void LeaseRenewed(ILogger logger, Guid jobId, TimeSpan waited);
 
         [LoggerMessage(EventId = 5019, Level = LogLevel.Warning, Message = "Maintenance of {Stream} (reclaim, lag, trim) failed; retrying at the next interval")]
         public static partial void MaintenanceFailed(ILogger logger, string stream, Exception exception);

@@ -85,6 +85,22 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
         return (claimed, unclaimed);
     }
 
+    /// <summary>
+    /// Extends this worker's claim on a job to <paramref name="now"/>; returns the new claim instant, or null when the
+    /// job no longer carries the claim (its lease ran out and another worker took it).
+    /// </summary>
+    public async Task<DateTimeOffset?> RenewLeaseAsync(Guid jobId, DateTimeOffset claimedAt, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            "UPDATE delivery_jobs SET updated_at = $3 WHERE id = $1 AND status = 'processing' AND updated_at = $2 RETURNING updated_at");
+        command.Parameters.Add(new NpgsqlParameter { Value = jobId });
+        command.Parameters.Add(new NpgsqlParameter { Value = claimedAt });
+        command.Parameters.Add(new NpgsqlParameter { Value = now });
+        return await command.ExecuteScalarAsync(cancellationToken) is DateTime renewed
+            ? new DateTimeOffset(renewed, TimeSpan.Zero)
+            : null;
+    }
+
     // Every outcome's job update, delivery log and retry outbox row in one statement. A row is written only while the
     // job still carries this worker's claim, so a worker whose lease ran out and was taken over cannot overwrite the
     // new owner's result; only the jobs actually updated get their log and outbox row.
