@@ -12,5 +12,6 @@ var app = builder.Build();
 app.UseApiSecurity();
 app.MapDefaultEndpoints();
 app.MapJobsApi();
+app.MapDeadLetterApi();
 
 app.Run();

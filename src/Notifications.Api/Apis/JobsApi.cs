@@ -302,7 +302,7 @@ public static class JobsApi
         return byStatus;
     }
 
-    private static TEnum? ParseEnum<TEnum>(string field, string? value, Dictionary<string, string[]> errors) where TEnum : struct, Enum
+    internal static TEnum? ParseEnum<TEnum>(string field, string? value, Dictionary<string, string[]> errors) where TEnum : struct, Enum
     {
         if (value is null)
         {
@@ -319,7 +319,7 @@ public static class JobsApi
     private static ProblemHttpResult JobNotFound(Guid id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Job not found.", detail: $"There is no job {id}.");
 
-    private static JobSummary ToSummary(DeliveryJob job) => new(
+    internal static JobSummary ToSummary(DeliveryJob job) => new(
         job.Id,
         SnakeCaseEnum<DeliveryJobKind>.ToName(job.Kind),
         job.NotificationId,
