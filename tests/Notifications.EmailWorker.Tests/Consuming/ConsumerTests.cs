@@ -1,8 +1,10 @@
 using System.Diagnostics;
+using Notifications.Domain.Messaging;
 using Notifications.Domain.Model;
 using Notifications.EmailWorker.Consuming;
 using Notifications.EmailWorker.Delivery;
 using Notifications.EmailWorker.Tests.Support;
+using StackExchange.Redis;
 
 namespace Notifications.EmailWorker.Tests.Consuming;
 
@@ -258,5 +260,55 @@ public sealed class ConsumerTests(TestServers servers)
         await context.WaitUntilAsync(async () => await context.PendingEntriesAsync(DeliveryChannel.Email) == 1, "only the completed entry is acknowledged");
         Assert.Equal(DeliveryJobStatus.Processing, (await context.JobAsync(hung.Id)).Status);
         Assert.Empty(await context.LogsAsync(hung.Id));
+    }
+
+    [Fact]
+    public async Task AcknowledgedEntries_AreTrimmedFromTheStream()
+    {
+        await using var context = await WorkerTestContext.CreateAsync(servers);
+        var jobs = await context.CreateJobsAsync(await context.CreateUserAsync(), 300);
+        await context.StartWorkerAsync(ScriptedDeliverer.Succeeding());
+
+        foreach (var job in jobs)
+        {
+            await context.AppendAsync(job);
+        }
+
+        await context.WaitForStatusAsync([.. jobs.Select(job => job.Id)], DeliveryJobStatus.Sent);
+        // Trimming is approximate (whole internal nodes of about 100 entries), and never past an unacknowledged entry.
+        await context.WaitUntilAsync(
+            async () => (long)await context.Redis.ExecuteAsync("XLEN", DeliveryStreams.For(DeliveryChannel.Email)) < 300,
+            "acknowledged entries are trimmed");
+        await context.WaitUntilConsumedAsync();
+    }
+
+    [Fact]
+    public async Task RedisRestartedEmpty_TheConsumerCreatesItsGroupAgain_AndDeliversWhatIsAppendedAfterwards()
+    {
+        await using var context = await WorkerTestContext.CreateAsync(servers);
+        var jobs = await context.CreateJobsAsync(await context.CreateUserAsync(), 2);
+        var deliverer = ScriptedDeliverer.Succeeding();
+        await context.StartWorkerAsync(deliverer);
+        await context.AppendAsync(jobs[0]);
+        await context.WaitForStatusAsync([jobs[0].Id], DeliveryJobStatus.Sent);
+
+        // No persistence: the stream and its group are gone when it comes back.
+        await context.RedisServer.StopAsync();
+        await context.RedisServer.StartAsync();
+        await context.WaitUntilAsync(async () =>
+        {
+            try
+            {
+                await context.AppendAsync(jobs[1]);
+                return true;
+            }
+            catch (RedisException)
+            {
+                return false;
+            }
+        }, "the test's own connection is back");
+
+        await context.WaitForStatusAsync([jobs[1].Id], DeliveryJobStatus.Sent);
+        Assert.Equal(1, deliverer.CallsFor(jobs[1].Id));
     }
 }

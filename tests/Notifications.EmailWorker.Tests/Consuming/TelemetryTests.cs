@@ -82,4 +82,53 @@ public sealed class TelemetryTests(TestServers servers)
         Assert.Equal(ScriptedDeliverer.Provider, sent.Tags["notifications.provider"]);
         Assert.Contains(measurements, measurement => measurement.Instrument == "notifications.worker.send.duration" && measurement.Value >= 0);
     }
+
+    [Fact]
+    public async Task StreamLagAndPending_AreObservedPerStream()
+    {
+        await using var context = await WorkerTestContext.CreateAsync(servers);
+        var jobs = await context.CreateJobsAsync(await context.CreateUserAsync(), 3);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await context.StartWorkerAsync(new ScriptedDeliverer(async (_, _) =>
+        {
+            await release.Task;
+            return new DeliveryResult.Sent(ScriptedDeliverer.Provider, null);
+        }), new Dictionary<string, string?> { ["Worker:MaxConcurrency"] = "3" });
+        foreach (var job in jobs)
+        {
+            await context.AppendAsync(job);
+        }
+        var observed = new ConcurrentDictionary<string, long>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, meterListener) =>
+            {
+                if (instrument.Meter.Name == WorkerTelemetry.Name && instrument.Name.StartsWith("notifications.worker.stream.", StringComparison.Ordinal))
+                {
+                    meterListener.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            if (tags.ToArray().Any(tag => tag.Key == "messaging.destination.name" && (string?)tag.Value == "notifications:stream:email"))
+            {
+                observed[instrument.Name] = value;
+            }
+        });
+        listener.Start();
+
+        await context.WaitUntilAsync(() =>
+        {
+            listener.RecordObservableInstruments();
+            return observed.GetValueOrDefault("notifications.worker.stream.pending") == 3 && observed.GetValueOrDefault("notifications.worker.stream.lag", -1) == 0;
+        }, "the three entries in flight are observed as pending, none lagging");
+        release.SetResult();
+        await context.WaitForStatusAsync([.. jobs.Select(job => job.Id)], DeliveryJobStatus.Sent);
+        await context.WaitUntilAsync(() =>
+        {
+            listener.RecordObservableInstruments();
+            return observed.GetValueOrDefault("notifications.worker.stream.pending", -1) == 0;
+        }, "nothing is pending once they are sent");
+    }
 }
