@@ -50,20 +50,7 @@ public static class DeadLetterApi
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         var errorTypeFilter = JobsApi.ParseEnum<DeliveryErrorType>("errorType", errorType, errors);
         var channelFilter = JobsApi.ParseEnum<DeliveryChannel>("channel", channel, errors);
-        if (from > to)
-        {
-            errors["from"] = ["'from' must not be later than 'to'."];
-        }
-        var pageSize = limit ?? DefaultLimit;
-        if (pageSize is < 1 or > MaximumLimit)
-        {
-            errors["limit"] = [$"Must be between 1 and {MaximumLimit}."];
-        }
-        var skip = offset ?? 0;
-        if (skip < 0)
-        {
-            errors["offset"] = ["Must be 0 or more."];
-        }
+        var list = ListParameters.Parse(from, to, limit, offset, DefaultLimit, MaximumLimit, errors);
         if (errors.Count > 0)
         {
             return ProblemDetailsExtensions.ValidationProblem(errors);
@@ -78,16 +65,13 @@ public static class DeadLetterApi
         {
             deadLetters = deadLetters.Where(deadLetter => deadLetter.Channel == wantedChannel);
         }
-        // timestamptz parameters must be UTC.
-        if (from is { } start)
+        if (list.FromUtc is { } start)
         {
-            var startUtc = start.ToUniversalTime();
-            deadLetters = deadLetters.Where(deadLetter => deadLetter.CreatedAt >= startUtc);
+            deadLetters = deadLetters.Where(deadLetter => deadLetter.CreatedAt >= start);
         }
-        if (to is { } end)
+        if (list.ToUtc is { } end)
         {
-            var endUtc = end.ToUniversalTime();
-            deadLetters = deadLetters.Where(deadLetter => deadLetter.CreatedAt <= endUtc);
+            deadLetters = deadLetters.Where(deadLetter => deadLetter.CreatedAt <= end);
         }
 
         var total = await deadLetters.CountAsync(cancellationToken);
@@ -97,11 +81,11 @@ public static class DeadLetterApi
                 join job in db.DeliveryJobs on deadLetter.JobId equals job.Id
                 orderby deadLetter.CreatedAt descending, deadLetter.Id descending
                 select new { DeadLetter = deadLetter, Job = job })
-            .Skip(skip).Take(pageSize)
+            .Skip(list.Offset).Take(list.Limit)
             .AsNoTracking()
             .ToListAsync(cancellationToken);
         var items = page.Select(row => ToItem(row.DeadLetter, row.Job)).ToList();
-        return TypedResults.Ok(new DeadLetterPage(items, total, pageSize, skip));
+        return TypedResults.Ok(new DeadLetterPage(items, total, list.Limit, list.Offset));
     }
 
     // One scan of the window, grouped three ways at once; days are UTC days.

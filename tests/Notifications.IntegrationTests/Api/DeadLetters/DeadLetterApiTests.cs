@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Notifications.Api.Problems;
 using Notifications.Domain.Model;
 using Notifications.IntegrationTests.Api.Security;
+using static Notifications.IntegrationTests.Api.ApiJson;
 using static Notifications.IntegrationTests.Api.Security.ProblemAssertions;
 
 namespace Notifications.IntegrationTests.Api.DeadLetters;
@@ -130,7 +131,7 @@ public sealed class DeadLetterApiTests(TestServers servers) : IAsyncLifetime
         var response = await AdminClient().PostAsync($"/api/admin/dlq/{deadLetter.Id}/requeue", null, Cancellation);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Cancellation)).RootElement;
+        var body = await ReadJsonAsync(response);
         Assert.Equal(_now, body.GetProperty("requeuedAt").GetDateTimeOffset());
         Assert.Equal(1, body.GetProperty("requeueCount").GetInt32());
         Assert.Equal("queued", body.GetProperty("job").GetProperty("status").GetString());
@@ -191,13 +192,6 @@ public sealed class DeadLetterApiTests(TestServers servers) : IAsyncLifetime
         Assert.Equal(total, page.GetProperty("total").GetInt32());
         Assert.Equal(expected, page.GetProperty("items").EnumerateArray().Select(item => item.GetProperty("id").GetGuid()));
         return page;
-    }
-
-    private static async Task<JsonElement> GetJsonAsync(HttpClient client, string route)
-    {
-        var response = await client.GetAsync(route, Cancellation);
-        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{route}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(Cancellation)}");
-        return JsonDocument.Parse(await response.Content.ReadAsStringAsync(Cancellation)).RootElement;
     }
 
     /// <summary>A failed job (five attempts) and its dead letter, as the worker leaves them.</summary>
