@@ -35,7 +35,7 @@ public sealed class CircuitBreakerTests(TestServers servers)
             ["Worker:RetryMaxDelay"] = "01:00:00",
             ["Worker:CircuitBreaker:MinimumThroughput"] = "3",
             ["Worker:CircuitBreaker:FailureRatio"] = "0.5",
-            ["Worker:CircuitBreaker:BreakDuration"] = "00:00:03",
+            ["Worker:CircuitBreaker:BreakDuration"] = "00:00:06",
         });
 
         await context.WaitForStatusAsync([.. jobs.Select(job => job.Id)], DeliveryJobStatus.Pending);
@@ -61,7 +61,8 @@ public sealed class CircuitBreakerTests(TestServers servers)
         Assert.Equal(HealthStatus.Degraded, health.Entries[CircuitBreakerHealthCheck.Name].Status);
         Assert.Contains(Provider, health.Entries[CircuitBreakerHealthCheck.Name].Description);
 
-        // While open, the channel's stream is not even read.
+        // While open, the channel's stream is not even read (once the blocking read in progress when it opened is over).
+        await Task.Delay(TimeSpan.FromMilliseconds(500), WorkerTestContext.Cancellation);
         var whileOpen = (await context.CreateJobsAsync(userId, 1)).Single();
         await context.AppendAsync(whileOpen);
         await Task.Delay(TimeSpan.FromMilliseconds(500), WorkerTestContext.Cancellation);
