@@ -25,8 +25,10 @@ internal sealed class UnreadNotificationCounts : IAsyncDisposable
     private static async Task<IReadOnlyDictionary<string, int>> CountAsync(
         NpgsqlDataSource dataSource, IReadOnlyCollection<string> userIds, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(CountSql);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(CountSql, connection);
         command.Parameters.Add(new NpgsqlParameter { Value = userIds.ToArray() });
+        await command.PrepareAsync(cancellationToken);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var counts = new Dictionary<string, int>(userIds.Count, StringComparer.Ordinal);
         while (await reader.ReadAsync(cancellationToken))
