@@ -26,7 +26,10 @@ internal sealed class WorkerBenchOptions
     /// <summary><c>in_app</c>, or <c>email</c> once the worker has an email deliverer (configure it with <see cref="WorkerSettings"/>).</summary>
     public string Channel { get; set; } = "in_app";
 
-    /// <summary>The worker's <c>Worker:MaxConcurrency</c> for the run (the shipped default is 5, meant for real providers).</summary>
+    /// <summary>
+    /// The channel's <c>Worker:Channels:&lt;channel&gt;:MaxConcurrency</c> for the run (shipped: 32 for in-app; the default
+    /// of 5 is meant for real email providers).
+    /// </summary>
     public int MaxConcurrency { get; set; } = 32;
 
     /// <summary>
