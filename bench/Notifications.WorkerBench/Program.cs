@@ -9,6 +9,9 @@ using StackExchange.Redis;
 
 // Worker throughput: a fresh Postgres and Redis (the test fixtures: local binaries, random ports, fsync off), queued jobs
 // seeded with COPY, the worker process as it ships, and entries appended as the outbox relay would append them.
+//   dotnet run -c Release --project bench/Notifications.WorkerBench -- --Jobs 60000                      (drain: jobs/s)
+//   dotnet run -c Release --project bench/Notifications.WorkerBench -- --Mode rate --Rate 1000           (queue-to-sent latency)
+//   … --Channel email --WorkerSettings:Email:Quota:DailyLimit=1000000 …                                 (once the worker delivers email)
 var options = new ConfigurationBuilder().AddCommandLine(args).Build().Get<WorkerBenchOptions>() ?? new WorkerBenchOptions();
 using var cancellation = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancellation.Cancel(); };
