@@ -22,5 +22,6 @@ app.MapDigestSchedulesApi();
 app.MapAdminMetricsApi();
 app.MapUnsubscribeApi();
 app.MapCronJobsApi();
+app.MapDeadLetterApi();
 
 app.Run();

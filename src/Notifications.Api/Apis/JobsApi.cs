@@ -149,24 +149,11 @@ public static class JobsApi
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         var statusFilter = ParseEnum<DeliveryJobStatus>("status", status, errors);
         var channelFilter = ParseEnum<DeliveryChannel>("channel", channel, errors);
-        if (from > to)
-        {
-            errors["from"] = ["'from' must not be later than 'to'."];
-        }
+        var list = ListParameters.Parse(from, to, limit, offset, DefaultLimit, MaximumLimit, errors);
         var order = sort ?? NewestFirst;
         if (!SortOrders.Contains(order, StringComparer.Ordinal))
         {
             errors["sort"] = [$"Must be one of: {string.Join(", ", SortOrders)}."];
-        }
-        var pageSize = limit ?? DefaultLimit;
-        if (pageSize is < 1 or > MaximumLimit)
-        {
-            errors["limit"] = [$"Must be between 1 and {MaximumLimit}."];
-        }
-        var skip = offset ?? 0;
-        if (skip < 0)
-        {
-            errors["offset"] = ["Must be 0 or more."];
         }
         if (errors.Count > 0)
         {
@@ -186,16 +173,13 @@ public static class JobsApi
         {
             jobs = jobs.Where(job => db.Notifications.Any(notification => notification.Id == job.NotificationId && notification.Type == type));
         }
-        // timestamptz parameters must be UTC.
-        if (from is { } start)
+        if (list.FromUtc is { } start)
         {
-            var startUtc = start.ToUniversalTime();
-            jobs = jobs.Where(job => job.CreatedAt >= startUtc);
+            jobs = jobs.Where(job => job.CreatedAt >= start);
         }
-        if (to is { } end)
+        if (list.ToUtc is { } end)
         {
-            var endUtc = end.ToUniversalTime();
-            jobs = jobs.Where(job => job.CreatedAt <= endUtc);
+            jobs = jobs.Where(job => job.CreatedAt <= end);
         }
 
         var total = await jobs.CountAsync(cancellationToken);
@@ -207,8 +191,8 @@ public static class JobsApi
             "-scheduled_for" => jobs.OrderByDescending(job => job.ScheduledFor).ThenByDescending(job => job.Id),
             _ => jobs.OrderByDescending(job => job.CreatedAt).ThenByDescending(job => job.Id),
         };
-        var page = await sorted.Skip(skip).Take(pageSize).AsNoTracking().ToListAsync(cancellationToken);
-        return TypedResults.Ok(new JobPage([.. page.Select(ToSummary)], total, pageSize, skip));
+        var page = await sorted.Skip(list.Offset).Take(list.Limit).AsNoTracking().ToListAsync(cancellationToken);
+        return TypedResults.Ok(new JobPage([.. page.Select(ToSummary)], total, list.Limit, list.Offset));
     }
 
     /// <summary>
@@ -302,7 +286,7 @@ public static class JobsApi
         return byStatus;
     }
 
-    private static TEnum? ParseEnum<TEnum>(string field, string? value, Dictionary<string, string[]> errors) where TEnum : struct, Enum
+    internal static TEnum? ParseEnum<TEnum>(string field, string? value, Dictionary<string, string[]> errors) where TEnum : struct, Enum
     {
         if (value is null)
         {
@@ -319,7 +303,7 @@ public static class JobsApi
     private static ProblemHttpResult JobNotFound(Guid id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Job not found.", detail: $"There is no job {id}.");
 
-    private static JobSummary ToSummary(DeliveryJob job) => new(
+    internal static JobSummary ToSummary(DeliveryJob job) => new(
         job.Id,
         SnakeCaseEnum<DeliveryJobKind>.ToName(job.Kind),
         job.NotificationId,

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using Notifications.Domain.Realtime;
 
 namespace Notifications.Api.Realtime;
 
@@ -12,8 +11,7 @@ internal static class RealtimeExtensions
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<IValidateOptions<RealtimeOptions>, RealtimeOptionsValidator>();
         builder.Services.AddOptions<RealtimeOptions>().BindConfiguration(RealtimeOptions.SectionName).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<AblyOptions>, AblyOptionsValidator>();
-        builder.Services.AddOptions<AblyOptions>().BindConfiguration(AblyOptions.SectionName).ValidateOnStart();
+        builder.AddAblyOptions();
         builder.Services.AddSingleton<UserEventHub>();
     }
 }

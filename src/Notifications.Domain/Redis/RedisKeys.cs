@@ -53,4 +53,16 @@ public static class RedisKeys
     /// rate limit shared by every worker. Expires one window after the last email.
     /// </summary>
     public static string EmailUserRate(string userId) => $"{Prefix}ratelimit:email:user:{userId}";
+    /// Delivery attempts started on one channel in one second (numbered from the Unix epoch), counted by every worker
+    /// replica against the channel's global send rate limit. Expires shortly after its second.
+    /// </summary>
+    public static string SendRate(DeliveryChannel channel, long epochSecond) =>
+        $"{Prefix}sendrate:{SnakeCaseEnum<DeliveryChannel>.ToName(channel)}:{epochSecond}";
+
+    /// <summary>
+    /// The state of one provider's circuit breaker (e.g. <c>notifications:circuit:resend</c>) as a worker last reported it:
+    /// a <see cref="Resilience.ProviderCircuitState"/> as JSON, for the admin metrics. Workers write it on every change and
+    /// refresh it while the circuit is not closed; it expires when nobody has refreshed it for a while.
+    /// </summary>
+    public static string ProviderCircuit(string provider) => $"{Prefix}circuit:{provider}";
 }

@@ -9,4 +9,13 @@ public sealed record DeliveryAttempt(DeliveryJob Job, int Number)
 {
     /// <summary>Idempotency key for the provider: the job id, so a redelivered entry cannot send twice.</summary>
     public string IdempotencyKey => Job.Id.ToString("D");
+
+    /// <summary>
+    /// The job's notification, loaded by the consumer in the same statement that claimed the job (one query for a whole
+    /// batch); null for a digest job, which has none.
+    /// </summary>
+    public Notification? Notification { get; init; }
+
+    /// <summary>The job's user (address, email switches), loaded with the claim like <see cref="Notification"/>; the consumer always sets it.</summary>
+    public User? Recipient { get; init; }
 }

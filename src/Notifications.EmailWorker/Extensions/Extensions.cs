@@ -11,6 +11,8 @@ internal static class Extensions
         builder.Services.AddSchemaVersionGuard();
         builder.AddRedisClient(ResourceNames.Redis);
         builder.AddWebhookAlerts();
+        builder.AddDeliveryConsumer();
+        builder.AddInAppChannel();
         builder.AddEmailChannel();
     }
 }

@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Notifications.Api.Problems;
 using Notifications.Domain.Model;
 using Notifications.IntegrationTests.Api.Security;
+using static Notifications.IntegrationTests.Api.ApiJson;
 using static Notifications.IntegrationTests.Api.Security.ProblemAssertions;
 
 namespace Notifications.IntegrationTests.Api.Jobs;
@@ -281,16 +282,6 @@ public sealed class JobsApiTests : IAsyncDisposable
         Assert.Equal(expected.Select(job => job.Id), page.GetProperty("items").EnumerateArray().Select(item => item.GetProperty("id").GetGuid()));
         return page;
     }
-
-    private static async Task<JsonElement> GetJsonAsync(HttpClient client, string route)
-    {
-        var response = await client.GetAsync(route, Cancellation);
-        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{route}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(Cancellation)}");
-        return await ReadJsonAsync(response);
-    }
-
-    private static async Task<JsonElement> ReadJsonAsync(HttpResponseMessage response) =>
-        JsonDocument.Parse(await response.Content.ReadAsStringAsync(Cancellation)).RootElement;
 
     private async Task<string> SeedUserAsync()
     {

@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using Notifications.Domain.Messaging;
+using Notifications.Domain.Model;
+using Notifications.LoadTest;
+using Npgsql;
+using StackExchange.Redis;
+
+namespace Notifications.WorkerBench;
+
+/// <summary>What one measured run came to.</summary>
+/// <param name="ServersCpu">CPU the Postgres backends of the bench database and the Redis server used meanwhile.</param>
+internal sealed record BenchResult(
+    int Jobs, TimeSpan Elapsed, double[] SortedLatenciesMs, MemorySummary? WorkerMemory, TimeSpan WorkerCpu, TimeSpan ServersCpu)
+{
+    public void Print(TextWriter output, string mode)
+    {
+        output.WriteLine($"mode               {mode}");
+        output.WriteLine($"jobs               {Jobs} sent in {Elapsed.TotalSeconds:0.00} s ({Jobs / Elapsed.TotalSeconds:0} jobs/s)");
+        output.WriteLine($"queue-to-sent ms   p50 {Percentile(0.50):0.0}  p90 {Percentile(0.90):0.0}  p99 {Percentile(0.99):0.0}  max {Percentile(1):0.0}");
+        output.WriteLine($"worker CPU         {WorkerCpu.TotalSeconds:0.0} s ({WorkerCpu.TotalSeconds / Elapsed.TotalSeconds:0.00} cores)");
+        output.WriteLine($"postgres+redis CPU {ServersCpu.TotalSeconds:0.0} s ({ServersCpu.TotalSeconds / Elapsed.TotalSeconds:0.00} cores)");
+        // On a shared machine the elapsed time says more about the neighbours than about the worker; CPU per job does not.
+        var cpuPerJobMs = (WorkerCpu + ServersCpu).TotalMilliseconds / Jobs;
+        output.WriteLine($"CPU per job        {WorkerCpu.TotalMilliseconds / Jobs:0.000} ms worker + {ServersCpu.TotalMilliseconds / Jobs:0.000} ms postgres/redis " +
+            $"= {cpuPerJobMs:0.000} ms, i.e. at most {Environment.ProcessorCount * 1000 / cpuPerJobMs:0} jobs/s on {Environment.ProcessorCount} dedicated cores");
+        output.WriteLine(WorkerMemory is { } memory ? $"worker RSS MB      peak {memory.PeakMegabytes:0}  mean {memory.MeanMegabytes:0}" : "worker RSS MB      unknown");
+    }
+
+    private double Percentile(double fraction) =>
+        SortedLatenciesMs.Length == 0 ? 0 : SortedLatenciesMs[(int)Math.Min(SortedLatenciesMs.Length - 1, Math.Ceiling(fraction * SortedLatenciesMs.Length) - 1)];
+}
+
+/// <summary>Appends the jobs' entries as the outbox relay would, and waits until the worker has sent them all.</summary>
+/// <param name="isServerProcess">Tells the bench's Postgres backends and Redis server by their command lines.</param>
+internal sealed class BenchRun(NpgsqlDataSource dataSource, IDatabase redis, DeliveryChannel channel, Func<string, bool> isServerProcess)
+{
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromMinutes(10);
+
+    /// <summary>Appends every entry as fast as Redis takes them (pipelined), then waits for the backlog to drain.</summary>
+    public async Task<BenchResult> DrainAsync(IReadOnlyList<DeliveryJob> jobs, WorkerProcess worker, CancellationToken cancellationToken)
+    {
+        using var memory = ProcessMemorySampler.Start(worker.ProcessId);
+        var cpuBefore = worker.CpuTime();
+        var serversBefore = ServersCpu();
+        var appendedAt = new DateTimeOffset[jobs.Count];
+        var started = Stopwatch.StartNew();
+        for (var offset = 0; offset < jobs.Count; offset += 1000)
+        {
+            var chunk = Enumerable.Range(offset, Math.Min(1000, jobs.Count - offset)).ToList();
+            var now = DateTimeOffset.UtcNow;
+            foreach (var index in chunk)
+            {
+                appendedAt[index] = now;
+            }
+            await Task.WhenAll(chunk.Select(index => AppendAsync(jobs[index])));
+        }
+        await WaitUntilSentAsync(jobs, cancellationToken);
+        var elapsed = started.Elapsed;
+        return await ResultAsync(jobs, appendedAt, elapsed, memory.Stop(), worker.CpuTime() - cpuBefore, ServersCpu() - serversBefore, cancellationToken);
+    }
+
+    /// <summary>Appends entries at a fixed rate (open loop: a slow worker does not slow the schedule), then waits for all to be sent.</summary>
+    public async Task<BenchResult> AtRateAsync(IReadOnlyList<DeliveryJob> jobs, int rate, WorkerProcess worker, CancellationToken cancellationToken)
+    {
+        using var memory = ProcessMemorySampler.Start(worker.ProcessId);
+        var cpuBefore = worker.CpuTime();
+        var serversBefore = ServersCpu();
+        var appendedAt = new DateTimeOffset[jobs.Count];
+        var pending = new List<Task>(jobs.Count);
+        var started = Stopwatch.StartNew();
+        var next = 0;
+        while (next < jobs.Count)
+        {
+            // Every due entry goes out now; then sleep about a millisecond (the schedule, not the sleep, sets the rate).
+            var due = Math.Min(jobs.Count, (int)(started.Elapsed.TotalSeconds * rate) + 1);
+            for (; next < due; next++)
+            {
+                appendedAt[next] = DateTimeOffset.UtcNow;
+                pending.Add(AppendAsync(jobs[next]));
+            }
+            await Task.Delay(1, cancellationToken);
+        }
+        await Task.WhenAll(pending);
+        await WaitUntilSentAsync(jobs, cancellationToken);
+        var elapsed = started.Elapsed;
+        return await ResultAsync(jobs, appendedAt, elapsed, memory.Stop(), worker.CpuTime() - cpuBefore, ServersCpu() - serversBefore, cancellationToken);
+    }
+
+    private Task AppendAsync(DeliveryJob job)
+    {
+        var fields = DeliveryMessage.ForJob(job, null, null).ToStreamFields();
+        var arguments = new object[2 + 2 * fields.Count];
+        arguments[0] = DeliveryStreams.For(channel);
+        arguments[1] = "*";
+        for (var index = 0; index < fields.Count; index++)
+        {
+            arguments[2 + 2 * index] = fields[index].Key;
+            arguments[3 + 2 * index] = fields[index].Value;
+        }
+        return redis.ExecuteAsync("XADD", arguments);
+    }
+
+    private async Task WaitUntilSentAsync(IReadOnlyList<DeliveryJob> jobs, CancellationToken cancellationToken)
+    {
+        var ids = jobs.Select(job => job.Id).ToArray();
+        var deadline = DateTimeOffset.UtcNow + DrainTimeout;
+        while (true)
+        {
+            await using var command = dataSource.CreateCommand("SELECT count(*) FROM delivery_jobs WHERE id = ANY($1) AND status = 'sent'");
+            command.Parameters.Add(new NpgsqlParameter { Value = ids });
+            var sent = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+            if (sent == ids.Length)
+            {
+                return;
+            }
+            if (DateTimeOffset.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Only {sent} of {ids.Length} jobs were sent within {DrainTimeout}.");
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+        }
+    }
+
+    /// <summary>The run ends when the last job was sent (its processed_at), not when the poll noticed.</summary>
+    private async Task<BenchResult> ResultAsync(
+        IReadOnlyList<DeliveryJob> jobs, DateTimeOffset[] appendedAt, TimeSpan polledElapsed, MemorySummary? memory, TimeSpan cpu,
+        TimeSpan serversCpu, CancellationToken cancellationToken)
+    {
+        var index = jobs.Select((job, position) => (job.Id, position)).ToDictionary(pair => pair.Id, pair => pair.position);
+        var latencies = new double[jobs.Count];
+        var lastSent = DateTimeOffset.MinValue;
+        await using var command = dataSource.CreateCommand("SELECT id, processed_at FROM delivery_jobs WHERE id = ANY($1)");
+        command.Parameters.Add(new NpgsqlParameter { Value = jobs.Select(job => job.Id).ToArray() });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var position = index[reader.GetGuid(0)];
+            var sentAt = reader.GetFieldValue<DateTimeOffset>(1);
+            latencies[position] = (sentAt - appendedAt[position]).TotalMilliseconds;
+            lastSent = sentAt > lastSent ? sentAt : lastSent;
+        }
+        var elapsed = lastSent - appendedAt.Min();
+        Array.Sort(latencies);
+        return new BenchResult(jobs.Count, elapsed > TimeSpan.Zero ? elapsed : polledElapsed, latencies, memory, cpu, serversCpu);
+    }
+
+    private TimeSpan ServersCpu() => ProcessCpu.OfMatching(isServerProcess);
+}

@@ -1,0 +1,40 @@
+namespace Notifications.WorkerBench;
+
+/// <summary>Bound from the command line, e.g. <c>--Jobs 60000 --Mode drain --MaxConcurrency 32</c>.</summary>
+internal sealed class WorkerBenchOptions
+{
+    /// <summary>
+    /// <c>drain</c>: every entry is appended at once and the worker empties the backlog (the maximum throughput);
+    /// <c>rate</c>: entries are appended at <see cref="Rate"/> per second for <see cref="Duration"/> (open loop), which is
+    /// what queue-to-sent latency means something for.
+    /// </summary>
+    public string Mode { get; set; } = "drain";
+
+    /// <summary>Jobs in a drain run (a rate run makes Rate × Duration).</summary>
+    public int Jobs { get; set; } = 60_000;
+
+    public int Rate { get; set; } = 3000;
+
+    public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Jobs drained before the measured run, so the worker is JIT-compiled and its pools are warm.</summary>
+    public int WarmupJobs { get; set; } = 5000;
+
+    /// <summary>Recipients the jobs are spread over.</summary>
+    public int Users { get; set; } = 1000;
+
+    /// <summary><c>in_app</c>, or <c>email</c> once the worker has an email deliverer (configure it with <see cref="WorkerSettings"/>).</summary>
+    public string Channel { get; set; } = "in_app";
+
+    /// <summary>
+    /// The channel's <c>Worker:Channels:&lt;channel&gt;:MaxConcurrency</c> for the run (shipped: 32 for in-app; the default
+    /// of 5 is meant for real email providers).
+    /// </summary>
+    public int MaxConcurrency { get; set; } = 32;
+
+    /// <summary>
+    /// More settings for the worker process, as configuration keys, e.g.
+    /// <c>--WorkerSettings:Email:Quota:DailyLimit=1000000</c>; they become its environment variables.
+    /// </summary>
+    public Dictionary<string, string> WorkerSettings { get; set; } = new(StringComparer.Ordinal);
+}
