@@ -150,7 +150,7 @@ public static class DeadLetterApi
     }
 
     /// <summary>
-    /// In one transaction: the job goes from <c>failed</c> back to <c>queued</c> (attempts reset, due now) with an outbox
+    /// In one transaction: the job goes from <c>failed</c> back to <c>queued</c> (attempts and recoveries reset, due now) with an outbox
     /// row, and the dead letter records the requeue. The job's UPDATE is conditional on <c>failed</c>, so of two requeues
     /// (or a requeue racing anything else) only one moves it: the other answers 409 naming the job's status, and nothing
     /// is enqueued twice. The dead letter stays, for the history; the worker updates it if the job fails again.
@@ -178,6 +178,7 @@ public static class DeadLetterApi
                         setters => setters
                             .SetProperty(job => job.Status, DeliveryJobStatus.Queued)
                             .SetProperty(job => job.Attempts, 0)
+                            .SetProperty(job => job.RecoveryCount, 0)
                             .SetProperty(job => job.ScheduledFor, now)
                             .SetProperty(job => job.UpdatedAt, now),
                         token);

@@ -137,7 +137,8 @@ public sealed class DeadLetterApiTests(TestServers servers) : IAsyncLifetime
         Assert.Equal("queued", body.GetProperty("job").GetProperty("status").GetString());
         await using var db = TestDatabase.CreateContext(_database);
         var job = await db.DeliveryJobs.AsNoTracking().SingleAsync(job => job.Id == deadLetter.JobId, Cancellation);
-        Assert.Equal((DeliveryJobStatus.Queued, 0, _now, _now), (job.Status, job.Attempts, job.ScheduledFor, job.UpdatedAt));
+        // A fresh start: neither the retries nor the stuck-job recoveries it used up count against it any more.
+        Assert.Equal((DeliveryJobStatus.Queued, 0, 0, _now, _now), (job.Status, job.Attempts, job.RecoveryCount, job.ScheduledFor, job.UpdatedAt));
         var row = Assert.Single(await db.OutboxMessages.AsNoTracking().Where(row => row.JobId == job.Id).ToListAsync(Cancellation));
         Assert.Equal((DeliveryChannel.Email, _now), (row.Channel, row.AvailableAt));
         Assert.Equal(job.Id, row.ToDeliveryMessage().JobId);
@@ -215,6 +216,7 @@ public sealed class DeadLetterApiTests(TestServers servers) : IAsyncLifetime
             Channel = channel,
             Status = DeliveryJobStatus.Failed,
             Attempts = 5,
+            RecoveryCount = 3,
             ScheduledFor = createdAt.AddMinutes(-1),
             LastError = "503 Service Unavailable",
             CreatedAt = createdAt.AddMinutes(-5),
