@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Notifications.Api.Apis.Admin;
@@ -7,6 +8,8 @@ using Notifications.Domain.Messaging;
 using Notifications.Domain.Model;
 using Notifications.Domain.Persistence;
 using Notifications.Domain.Quota;
+using Notifications.Domain.Redis;
+using Notifications.Domain.Resilience;
 using StackExchange.Redis;
 
 namespace Notifications.Api.Apis;
@@ -65,12 +68,13 @@ public static class AdminMetricsApi
         var deferredToday = await emailToday.CountAsync(log => log.Outcome == DeliveryOutcome.QuotaExceeded, cancellationToken);
         var deferredNow = jobsByStatus[SnakeCaseEnum<DeliveryJobStatus>.ToName(DeliveryJobStatus.Deferred)];
 
-        var (streams, quotaUsage) = await ReadRedisAsync(redis, quota, cancellationToken);
+        var (streams, circuits, quotaUsage) = await ReadRedisAsync(redis, quota, cancellationToken);
 
         return TypedResults.Ok(new AdminMetrics(
             now,
             streams is not null,
             streams,
+            circuits,
             new OutboxMetrics(undispatched, due, oldestDue is { } oldest ? Math.Max(0, (now - oldest).TotalSeconds) : null),
             jobsByStatus,
             deadLetters,
@@ -78,7 +82,7 @@ public static class AdminMetricsApi
     }
 
     /// <summary>The Redis half, or nulls when Redis does not answer in time: metrics must work when Redis does not.</summary>
-    private static async Task<(IReadOnlyList<StreamMetrics>? Streams, QuotaMetrics? Quota)> ReadRedisAsync(
+    private static async Task<(IReadOnlyList<StreamMetrics>? Streams, IReadOnlyList<ProviderCircuitState>? Circuits, QuotaMetrics? Quota)> ReadRedisAsync(
         IDatabase redis, EmailQuota quota, CancellationToken cancellationToken)
     {
         try
@@ -88,13 +92,50 @@ public static class AdminMetricsApi
             {
                 streams.Add(await ReadStreamAsync(redis, channel).WaitAsync(RedisTimeout, cancellationToken));
             }
+            var circuits = await ReadCircuitsAsync(redis).WaitAsync(RedisTimeout, cancellationToken);
             var usage = await quota.ReadUsageAsync().WaitAsync(RedisTimeout, cancellationToken);
-            return (streams, new QuotaMetrics(usage.Enabled, usage.DayCount, usage.DailyLimit, usage.MonthCount, usage.MonthlyLimit, usage.LockedUntil));
+            return (streams, circuits,
+                new QuotaMetrics(usage.Enabled, usage.DayCount, usage.DailyLimit, usage.MonthCount, usage.MonthlyLimit, usage.LockedUntil));
         }
         catch (Exception exception) when (exception is RedisException or TimeoutException)
         {
-            return (null, null);
+            return (null, null, null);
         }
+    }
+
+    /// <summary>Every provider circuit a worker reported, found with SCAN (a handful of keys), ordered by provider.</summary>
+    private static async Task<IReadOnlyList<ProviderCircuitState>> ReadCircuitsAsync(IDatabase redis)
+    {
+        var keys = new List<RedisKey>();
+        var cursor = "0";
+        do
+        {
+            var page = (RedisResult[])(await redis.ExecuteAsync("SCAN", cursor, "MATCH", RedisKeys.ProviderCircuitPattern, "COUNT", "100"))!;
+            cursor = (string)page[0]!;
+            keys.AddRange(((RedisResult[])page[1]!).Select(key => (RedisKey)(string)key!));
+        }
+        while (cursor != "0");
+        if (keys.Count == 0)
+        {
+            return [];
+        }
+
+        var states = new List<ProviderCircuitState>(keys.Count);
+        foreach (var value in await redis.StringGetAsync([.. keys]))
+        {
+            // A key that expired between SCAN and GET, or a value a newer worker wrote in another shape, is left out.
+            if (value.HasValue)
+            {
+                try
+                {
+                    states.Add(ProviderCircuitState.FromJson(value!));
+                }
+                catch (JsonException)
+                {
+                }
+            }
+        }
+        return [.. states.OrderBy(state => state.Provider, StringComparer.Ordinal)];
     }
 
     private static async Task<StreamMetrics> ReadStreamAsync(IDatabase redis, DeliveryChannel channel)

@@ -65,4 +65,7 @@ public static class RedisKeys
     /// refresh it while the circuit is not closed; it expires when nobody has refreshed it for a while.
     /// </summary>
     public static string ProviderCircuit(string provider) => $"{Prefix}circuit:{provider}";
+
+    /// <summary>The pattern (for SCAN) matching every <see cref="ProviderCircuit"/> key.</summary>
+    public const string ProviderCircuitPattern = Prefix + "circuit:*";
 }

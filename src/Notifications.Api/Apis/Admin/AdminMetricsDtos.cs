@@ -1,13 +1,21 @@
+using Notifications.Domain.Resilience;
+
 namespace Notifications.Api.Apis.Admin;
 
 /// <summary>
-/// <c>GET /api/admin/metrics</c>: the platform at a glance. Redis-backed parts (<see cref="Streams"/>, the quota
-/// counters) are null while Redis is unreachable; <see cref="RedisAvailable"/> says so.
+/// <c>GET /api/admin/metrics</c>: the platform at a glance. Redis-backed parts (<see cref="Streams"/>,
+/// <see cref="ProviderCircuits"/>, the quota counters) are null while Redis is unreachable; <see cref="RedisAvailable"/>
+/// says so.
 /// </summary>
+/// <param name="ProviderCircuits">
+/// The providers whose circuit breaker a worker reported recently (open or half-open ones are refreshed while they last;
+/// a closed one is reported when it closes, then expires).
+/// </param>
 public sealed record AdminMetrics(
     DateTimeOffset GeneratedAt,
     bool RedisAvailable,
     IReadOnlyList<StreamMetrics>? Streams,
+    IReadOnlyList<ProviderCircuitState>? ProviderCircuits,
     OutboxMetrics Outbox,
     IReadOnlyDictionary<string, int> JobsByStatus,
     DeadLetterMetrics DeadLetters,

@@ -4,6 +4,7 @@ using Notifications.Api.Problems;
 using Notifications.Domain.Messaging;
 using Notifications.Domain.Model;
 using Notifications.Domain.Redis;
+using Notifications.Domain.Resilience;
 using Notifications.IntegrationTests.Api.Security;
 using StackExchange.Redis;
 using static Notifications.IntegrationTests.Api.Security.ProblemAssertions;
@@ -56,6 +57,8 @@ public sealed class AdminMetricsApiTests(TestServers servers) : IAsyncLifetime
             await database.StringSetAsync(RedisKeys.EmailQuotaMonth(today), 420);
             await database.ExecuteAsync("XGROUP", "CREATE", DeliveryStreams.For(DeliveryChannel.Email), DeliveryStreams.ConsumerGroup, "0", "MKSTREAM");
             await database.ExecuteAsync("XADD", DeliveryStreams.For(DeliveryChannel.Email), "*", "job_id", Guid.NewGuid().ToString());
+            await database.StringSetAsync(RedisKeys.ProviderCircuit("resend"),
+                new ProviderCircuitState("resend", ProviderCircuitState.Open, _now.AddSeconds(-10), _now.AddSeconds(20), "worker-1").ToJson());
         }
         var admin = _api.CreateClient(_api.IssueToken("ops", roles: ["admin"]));
 
@@ -87,6 +90,9 @@ public sealed class AdminMetricsApiTests(TestServers servers) : IAsyncLifetime
         Assert.Equal(1, emailStream.GetProperty("length").GetInt64());
         Assert.Equal(1, emailStream.GetProperty("lag").GetInt64());
         Assert.Equal(0, emailStream.GetProperty("pending").GetInt64());
+        var circuit = Assert.Single(body.GetProperty("providerCircuits").EnumerateArray());
+        Assert.Equal(("resend", "open"), (circuit.GetProperty("provider").GetString(), circuit.GetProperty("state").GetString()));
+        Assert.Equal(_now.AddSeconds(20), circuit.GetProperty("until").GetDateTimeOffset());
     }
 
     [Fact]
@@ -101,6 +107,7 @@ public sealed class AdminMetricsApiTests(TestServers servers) : IAsyncLifetime
         var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Cancellation)).RootElement;
         Assert.False(body.GetProperty("redisAvailable").GetBoolean());
         Assert.Equal(JsonValueKind.Null, body.GetProperty("streams").ValueKind);
+        Assert.Equal(JsonValueKind.Null, body.GetProperty("providerCircuits").ValueKind);
         Assert.Equal(0, body.GetProperty("jobsByStatus").GetProperty("queued").GetInt32());
     }
 
