@@ -38,10 +38,40 @@ public static class NotificationSendApi
         return app;
     }
 
-    internal static async Task<Results<JsonBytesResult, ValidationProblem, ProblemHttpResult>> SendNotification(
-        HttpContext context, NotificationSender sender, IOptions<SendingOptions> options, CancellationToken cancellationToken)
+    internal static Task<Results<JsonBytesResult, ValidationProblem, ProblemHttpResult>> SendNotification(
+        HttpContext context, NotificationSender sender, IOptions<SendingOptions> options, CancellationToken cancellationToken) =>
+        AcceptAsync(
+            context,
+            options.Value,
+            SendJsonContext.Default.SendNotificationRequest,
+            (request, errors) => SendRequestValidator.Validate(request, errors) is { } draft ? [draft] : null,
+            (drafts, idempotency, token) => sender.SendOneAsync(drafts[0], idempotency, token),
+            cancellationToken);
+
+    internal static Task<Results<JsonBytesResult, ValidationProblem, ProblemHttpResult>> SendBatch(
+        HttpContext context, NotificationSender sender, IOptions<SendingOptions> options, CancellationToken cancellationToken) =>
+        AcceptAsync(
+            context,
+            options.Value,
+            SendJsonContext.Default.SendBatchRequest,
+            SendRequestValidator.Validate,
+            sender.SendBatchAsync,
+            cancellationToken);
+
+    /// <summary>
+    /// What both routes do: read the JSON body (kept as sent, for the idempotency hash), read the Idempotency-Key, validate
+    /// into drafts, send, and turn the outcome into HTTP.
+    /// </summary>
+    private static async Task<Results<JsonBytesResult, ValidationProblem, ProblemHttpResult>> AcceptAsync<TRequest>(
+        HttpContext context,
+        SendingOptions options,
+        JsonTypeInfo<TRequest> requestType,
+        Func<TRequest, SendValidationErrors, IReadOnlyList<NotificationDraft>?> validate,
+        Func<IReadOnlyList<NotificationDraft>, IdempotencyRequest?, CancellationToken, Task<SendResult>> send,
+        CancellationToken cancellationToken)
+        where TRequest : class
     {
-        var body = await JsonRequestBody.ReadAsync(context.Request, options.Value.MaximumRequestBytes, SendJsonContext.Default.SendNotificationRequest, cancellationToken);
+        var body = await JsonRequestBody.ReadAsync(context.Request, options.MaximumRequestBytes, requestType, cancellationToken);
         if (body.Problem is { } unreadable)
         {
             return unreadable;
@@ -53,39 +83,13 @@ public static class NotificationSendApi
         }
 
         var errors = new SendValidationErrors();
-        var draft = SendRequestValidator.Validate(body.Value!, errors);
-        if (draft is null)
-        {
-            return InvalidRequest(errors);
-        }
-
-        var result = await sender.SendOneAsync(draft, idempotency.Request, cancellationToken);
-        return ToHttpResult(result);
-    }
-
-    internal static async Task<Results<JsonBytesResult, ValidationProblem, ProblemHttpResult>> SendBatch(
-        HttpContext context, NotificationSender sender, IOptions<SendingOptions> options, CancellationToken cancellationToken)
-    {
-        var body = await JsonRequestBody.ReadAsync(context.Request, options.Value.MaximumRequestBytes, SendJsonContext.Default.SendBatchRequest, cancellationToken);
-        if (body.Problem is { } unreadable)
-        {
-            return unreadable;
-        }
-        var idempotency = ReadIdempotencyKey(context, body.Bytes);
-        if (idempotency.Problem is { } badKey)
-        {
-            return badKey;
-        }
-
-        var errors = new SendValidationErrors();
-        var drafts = SendRequestValidator.Validate(body.Value!, errors);
+        var drafts = validate(body.Value!, errors);
         if (drafts is null)
         {
             return InvalidRequest(errors);
         }
 
-        var result = await sender.SendBatchAsync(drafts, idempotency.Request, cancellationToken);
-        return ToHttpResult(result);
+        return ToHttpResult(await send(drafts, idempotency.Request, cancellationToken));
     }
 
     private static Results<JsonBytesResult, ValidationProblem, ProblemHttpResult> ToHttpResult(SendResult result) => result switch
