@@ -49,6 +49,10 @@ internal sealed class SecurityApiFactory(
     public string IssueToken(string subject, string[]? roles = null, string[]? scopes = null) =>
         Services.GetRequiredService<AccessTokenIssuer>().Issue(subject, roles ?? [], scopes ?? [], TimeSpan.FromMinutes(5)).AccessToken;
 
+    /// <summary>A client holding a producer's token (scope <c>notifications:send</c>), for a fresh producer unless one is named.</summary>
+    public HttpClient CreateProducerClient(string? producerId = null) =>
+        CreateClient(IssueToken(producerId ?? $"producer-{Guid.NewGuid():N}", scopes: ["notifications:send"]));
+
     public HttpClient CreateClient(string bearerToken)
     {
         var client = CreateClient();

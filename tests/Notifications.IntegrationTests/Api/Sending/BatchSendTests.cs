@@ -11,20 +11,14 @@ namespace Notifications.IntegrationTests.Api.Sending;
 
 /// <summary><c>POST /api/notifications/batch</c>: one transaction per request, a result per item.</summary>
 [Collection(ApiSecurityCollection.Name)]
-public sealed class BatchSendTests(TestServers servers) : IAsyncLifetime
+public sealed class BatchSendTests(TestServers servers) : IAsyncDisposable
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
     private readonly SendTestData _data = new(servers.DatabaseConnectionString);
-    private SecurityApiFactory _api = null!;
-    private HttpClient _producer = null!;
+    private readonly SecurityApiFactory _api = new(servers.Redis.ConnectionString, servers.DatabaseConnectionString);
 
-    public ValueTask InitializeAsync()
-    {
-        _api = new SecurityApiFactory(servers.Redis.ConnectionString, servers.DatabaseConnectionString);
-        _producer = _api.CreateClient(_api.IssueToken($"producer-{Guid.NewGuid():N}", scopes: ["notifications:send"]));
-        return ValueTask.CompletedTask;
-    }
+    private HttpClient Producer => field ??= _api.CreateProducerClient();
 
     public ValueTask DisposeAsync() => _api.DisposeAsync();
 
@@ -117,7 +111,7 @@ public sealed class BatchSendTests(TestServers servers) : IAsyncLifetime
     [MemberData(nameof(BadBatches))]
     public async Task BadBatch_Returns400NamingTheField(string json, string field)
     {
-        var response = await _producer.PostAsync("/api/notifications/batch", new StringContent(json, System.Text.Encoding.UTF8, "application/json"), Cancellation);
+        var response = await Producer.PostAsync("/api/notifications/batch", new StringContent(json, System.Text.Encoding.UTF8, "application/json"), Cancellation);
 
         var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest, ProblemTypes.Validation);
         Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"The problem names '{field}': {problem}");
@@ -128,7 +122,7 @@ public sealed class BatchSendTests(TestServers servers) : IAsyncLifetime
     {
         var userIds = Enumerable.Range(0, 1001).Select(index => $"u{index}").ToArray();
 
-        var response = await _producer.PostAsJsonAsync("/api/notifications/batch",
+        var response = await Producer.PostAsJsonAsync("/api/notifications/batch",
             new { userIds, type = "t", category = "c", title = "x", body = "b" }, Cancellation);
 
         var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest, ProblemTypes.Validation);
@@ -137,7 +131,7 @@ public sealed class BatchSendTests(TestServers servers) : IAsyncLifetime
 
     private async Task<JsonElement> SendAsync(object request)
     {
-        var response = await _producer.PostAsJsonAsync("/api/notifications/batch", request, Cancellation);
+        var response = await Producer.PostAsJsonAsync("/api/notifications/batch", request, Cancellation);
         Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync(Cancellation));
         return await ReadJsonAsync(response);
     }

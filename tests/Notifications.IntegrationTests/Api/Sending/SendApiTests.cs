@@ -16,20 +16,14 @@ namespace Notifications.IntegrationTests.Api.Sending;
 /// that a rejected request writes nothing.
 /// </summary>
 [Collection(ApiSecurityCollection.Name)]
-public sealed class SendApiTests(TestServers servers) : IAsyncLifetime
+public sealed class SendApiTests(TestServers servers) : IAsyncDisposable
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
     private readonly SendTestData _data = new(servers.DatabaseConnectionString);
-    private SecurityApiFactory _api = null!;
-    private HttpClient _producer = null!;
+    private readonly SecurityApiFactory _api = new(servers.Redis.ConnectionString, servers.DatabaseConnectionString);
 
-    public ValueTask InitializeAsync()
-    {
-        _api = new SecurityApiFactory(servers.Redis.ConnectionString, servers.DatabaseConnectionString);
-        _producer = _api.CreateClient(_api.IssueToken($"producer-{Guid.NewGuid():N}", scopes: ["notifications:send"]));
-        return ValueTask.CompletedTask;
-    }
+    private HttpClient Producer => field ??= _api.CreateProducerClient();
 
     public ValueTask DisposeAsync() => _api.DisposeAsync();
 
@@ -38,7 +32,7 @@ public sealed class SendApiTests(TestServers servers) : IAsyncLifetime
     {
         var userId = await _data.SeedUserAsync();
 
-        var response = await _producer.PostAsJsonAsync("/api/notifications", Request(userId, data: new { commentId = 42 }), Cancellation);
+        var response = await Producer.PostAsJsonAsync("/api/notifications", Request(userId, data: new { commentId = 42 }), Cancellation);
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var body = await ReadJsonAsync(response);
@@ -79,7 +73,7 @@ public sealed class SendApiTests(TestServers servers) : IAsyncLifetime
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/notifications") { Content = JsonContent.Create(Request(userId)) };
         request.Headers.Add("traceparent", $"00-{traceId}-00f067aa0ba902b7-01");
 
-        var response = await _producer.SendAsync(request, Cancellation);
+        var response = await Producer.SendAsync(request, Cancellation);
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var rows = await _data.OutboxRowsOfAsync(userId);
@@ -91,7 +85,7 @@ public sealed class SendApiTests(TestServers servers) : IAsyncLifetime
     {
         var userId = $"ghost-{Guid.NewGuid():N}";
 
-        var response = await _producer.PostAsJsonAsync("/api/notifications", Request(userId), Cancellation);
+        var response = await Producer.PostAsJsonAsync("/api/notifications", Request(userId), Cancellation);
 
         var problem = await AssertProblemAsync(response, HttpStatusCode.NotFound, ProblemTypes.NotFound);
         Assert.Equal(userId, problem.GetProperty("userId").GetString());
@@ -213,7 +207,7 @@ public sealed class SendApiTests(TestServers servers) : IAsyncLifetime
             .Replace("{10241}", new string('b', 10241), StringComparison.Ordinal)
             .Replace("{32769}", new string('d', 32769), StringComparison.Ordinal);
 
-        var response = await _producer.PostAsync("/api/notifications", new StringContent(body, Encoding.UTF8, "application/json"), Cancellation);
+        var response = await Producer.PostAsync("/api/notifications", new StringContent(body, Encoding.UTF8, "application/json"), Cancellation);
 
         var problem = await AssertProblemAsync(response, status,
             status == HttpStatusCode.BadRequest ? ProblemTypes.Validation : ProblemTypes.PayloadTooLarge);
@@ -224,7 +218,7 @@ public sealed class SendApiTests(TestServers servers) : IAsyncLifetime
     [Fact]
     public async Task Send_MalformedJson_Returns400()
     {
-        var response = await _producer.PostAsync("/api/notifications", new StringContent("""{"userId": "a",""", Encoding.UTF8, "application/json"), Cancellation);
+        var response = await Producer.PostAsync("/api/notifications", new StringContent("""{"userId": "a",""", Encoding.UTF8, "application/json"), Cancellation);
 
         var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest, ProblemTypes.Validation);
         Assert.Contains("not valid JSON", problem.GetProperty("detail").GetString());
@@ -239,7 +233,7 @@ public sealed class SendApiTests(TestServers servers) : IAsyncLifetime
             userId, type = "t", category = "c", title = "x", body = "b", data = new { pad = new string('p', 1024 * 1024) },
         });
 
-        var response = await _producer.PostAsync("/api/notifications", new StringContent(json, Encoding.UTF8, "application/json"), Cancellation);
+        var response = await Producer.PostAsync("/api/notifications", new StringContent(json, Encoding.UTF8, "application/json"), Cancellation);
 
         await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, ProblemTypes.PayloadTooLarge);
         Assert.Equal(0, await _data.NotificationCountAsync(userId));
@@ -248,7 +242,7 @@ public sealed class SendApiTests(TestServers servers) : IAsyncLifetime
     [Fact]
     public async Task Send_NotJson_Returns415()
     {
-        var response = await _producer.PostAsync("/api/notifications", new StringContent("userId=a", Encoding.UTF8, "application/x-www-form-urlencoded"), Cancellation);
+        var response = await Producer.PostAsync("/api/notifications", new StringContent("userId=a", Encoding.UTF8, "application/x-www-form-urlencoded"), Cancellation);
 
         await AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType, ProblemTypes.UnsupportedMediaType);
     }
@@ -277,7 +271,7 @@ public sealed class SendApiTests(TestServers servers) : IAsyncLifetime
 
     private async Task<JsonElement> SendAsync(object request)
     {
-        var response = await _producer.PostAsJsonAsync("/api/notifications", request, Cancellation);
+        var response = await Producer.PostAsJsonAsync("/api/notifications", request, Cancellation);
         Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync(Cancellation));
         return await ReadJsonAsync(response);
     }

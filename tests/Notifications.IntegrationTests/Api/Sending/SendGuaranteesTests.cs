@@ -11,21 +11,15 @@ namespace Notifications.IntegrationTests.Api.Sending;
 
 /// <summary>Idempotent retries and the all-or-nothing transaction of the send path.</summary>
 [Collection(ApiSecurityCollection.Name)]
-public sealed class SendGuaranteesTests(TestServers servers) : IAsyncLifetime
+public sealed class SendGuaranteesTests(TestServers servers) : IAsyncDisposable
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
     private readonly SendTestData _data = new(servers.DatabaseConnectionString);
     private readonly string _producerId = $"producer-{Guid.NewGuid():N}";
-    private SecurityApiFactory _api = null!;
-    private HttpClient _producer = null!;
+    private readonly SecurityApiFactory _api = new(servers.Redis.ConnectionString, servers.DatabaseConnectionString);
 
-    public ValueTask InitializeAsync()
-    {
-        _api = new SecurityApiFactory(servers.Redis.ConnectionString, servers.DatabaseConnectionString);
-        _producer = _api.CreateClient(_api.IssueToken(_producerId, scopes: ["notifications:send"]));
-        return ValueTask.CompletedTask;
-    }
+    private HttpClient Producer => field ??= _api.CreateProducerClient(_producerId);
 
     public ValueTask DisposeAsync() => _api.DisposeAsync();
 
@@ -210,6 +204,6 @@ public sealed class SendGuaranteesTests(TestServers servers) : IAsyncLifetime
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, route) { Content = JsonContent.Create(body) };
         request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
-        return await _producer.SendAsync(request, Cancellation);
+        return await Producer.SendAsync(request, Cancellation);
     }
 }

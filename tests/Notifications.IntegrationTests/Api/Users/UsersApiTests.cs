@@ -10,19 +10,13 @@ namespace Notifications.IntegrationTests.Api.Users;
 
 /// <summary><c>/api/users</c>: producers register, update, read and delete recipients.</summary>
 [Collection(ApiSecurityCollection.Name)]
-public sealed class UsersApiTests(TestServers servers) : IAsyncLifetime
+public sealed class UsersApiTests(TestServers servers) : IAsyncDisposable
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
-    private SecurityApiFactory _api = null!;
-    private HttpClient _producer = null!;
+    private readonly SecurityApiFactory _api = new(servers.Redis.ConnectionString, servers.DatabaseConnectionString);
 
-    public ValueTask InitializeAsync()
-    {
-        _api = new SecurityApiFactory(servers.Redis.ConnectionString, servers.DatabaseConnectionString);
-        _producer = _api.CreateClient(_api.IssueToken($"producer-{Guid.NewGuid():N}", scopes: ["notifications:send"]));
-        return ValueTask.CompletedTask;
-    }
+    private HttpClient Producer => field ??= _api.CreateProducerClient();
 
     public ValueTask DisposeAsync() => _api.DisposeAsync();
 
@@ -31,7 +25,7 @@ public sealed class UsersApiTests(TestServers servers) : IAsyncLifetime
     {
         var userId = $"user-{Guid.NewGuid():N}";
 
-        var created = await _producer.PutAsJsonAsync($"/api/users/{userId}",
+        var created = await Producer.PutAsJsonAsync($"/api/users/{userId}",
             new { email = "ada@example.test", displayName = "Ada", timeZone = "Europe/Paris" }, Cancellation);
 
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
@@ -44,10 +38,10 @@ public sealed class UsersApiTests(TestServers servers) : IAsyncLifetime
         {
             await db.Users.Where(user => user.Id == userId).ExecuteUpdateAsync(user => user.SetProperty(u => u.EmailEnabled, false), Cancellation);
         }
-        var updated = await _producer.PutAsJsonAsync($"/api/users/{userId}", new { email = "ada@new.example.test" }, Cancellation);
+        var updated = await Producer.PutAsJsonAsync($"/api/users/{userId}", new { email = "ada@new.example.test" }, Cancellation);
 
         Assert.Equal(HttpStatusCode.OK, updated.StatusCode);
-        var fetched = await ReadJsonAsync(await _producer.GetAsync($"/api/users/{userId}", Cancellation));
+        var fetched = await ReadJsonAsync(await Producer.GetAsync($"/api/users/{userId}", Cancellation));
         Assert.Equal("ada@new.example.test", fetched.GetProperty("email").GetString());
         Assert.Equal("UTC", fetched.GetProperty("timeZone").GetString());
         Assert.False(fetched.GetProperty("emailEnabled").GetBoolean());
@@ -60,7 +54,7 @@ public sealed class UsersApiTests(TestServers servers) : IAsyncLifetime
     [InlineData("""{"timeZone":"Eastern Standard Time"}""", "timeZone")]
     public async Task Put_BadField_Returns400NamingIt(string json, string field)
     {
-        var response = await _producer.PutAsync($"/api/users/user-{Guid.NewGuid():N}",
+        var response = await Producer.PutAsync($"/api/users/user-{Guid.NewGuid():N}",
             new StringContent(json, System.Text.Encoding.UTF8, "application/json"), Cancellation);
 
         var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest, ProblemTypes.Validation);
@@ -71,15 +65,15 @@ public sealed class UsersApiTests(TestServers servers) : IAsyncLifetime
     public async Task Delete_RemovesTheUserAndTheirNotifications_ThenGetAnswers404()
     {
         var userId = $"user-{Guid.NewGuid():N}";
-        await _producer.PutAsJsonAsync($"/api/users/{userId}", new { email = "ada@example.test" }, Cancellation);
-        var sent = await _producer.PostAsJsonAsync("/api/notifications", Sending.SendApiTests.Request(userId), Cancellation);
+        await Producer.PutAsJsonAsync($"/api/users/{userId}", new { email = "ada@example.test" }, Cancellation);
+        var sent = await Producer.PostAsJsonAsync("/api/notifications", Sending.SendApiTests.Request(userId), Cancellation);
         Assert.Equal(HttpStatusCode.Accepted, sent.StatusCode);
 
-        var deleted = await _producer.DeleteAsync($"/api/users/{userId}", Cancellation);
+        var deleted = await Producer.DeleteAsync($"/api/users/{userId}", Cancellation);
 
         Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
-        await AssertProblemAsync(await _producer.GetAsync($"/api/users/{userId}", Cancellation), HttpStatusCode.NotFound, ProblemTypes.NotFound);
-        await AssertProblemAsync(await _producer.DeleteAsync($"/api/users/{userId}", Cancellation), HttpStatusCode.NotFound, ProblemTypes.NotFound);
+        await AssertProblemAsync(await Producer.GetAsync($"/api/users/{userId}", Cancellation), HttpStatusCode.NotFound, ProblemTypes.NotFound);
+        await AssertProblemAsync(await Producer.DeleteAsync($"/api/users/{userId}", Cancellation), HttpStatusCode.NotFound, ProblemTypes.NotFound);
         await using var db = TestDatabase.CreateContext(servers.DatabaseConnectionString);
         Assert.Equal(0, await db.Notifications.CountAsync(notification => notification.UserId == userId, Cancellation));
     }
