@@ -3,7 +3,10 @@ namespace Notifications.LoadTest;
 /// <summary>Bound from the command line, e.g. <c>--Scenario single --Rate 2000 --Duration 00:00:30</c>.</summary>
 internal sealed class LoadTestOptions
 {
-    /// <summary><c>single</c> (one recipient per request) or <c>batch</c> (<see cref="BatchSize"/> recipients per request).</summary>
+    /// <summary>
+    /// <c>single</c> (one recipient per request), <c>batch</c> (<see cref="BatchSize"/> recipients per request) or
+    /// <c>sse</c> (<see cref="Users"/> open event streams, sends at <see cref="Rate"/>, latency until each event arrives).
+    /// </summary>
     public string Scenario { get; set; } = "single";
 
     /// <summary>
@@ -22,6 +25,9 @@ internal sealed class LoadTestOptions
     public TimeSpan Warmup { get; set; } = TimeSpan.FromSeconds(5);
 
     public int BatchSize { get; set; } = 1000;
+
+    /// <summary>The channels of the <c>sse</c> scenario's notifications. Default: in-app only, the path being measured.</summary>
+    public string[] SseChannels { get; set; } = ["in_app"];
 
     /// <summary>Recipients registered before the run (<c>PUT /api/users/{id}</c>) and cycled through.</summary>
     public int Users { get; set; } = 1000;
