@@ -153,7 +153,7 @@ public sealed class UnsubscribeApiTests : IAsyncDisposable
         var token = kind switch
         {
             "missing" => "",
-            "tampered" => Token(userId, null)[..^2] + "AA",
+            "tampered" => Tampered(Token(userId, null)),
             "expired" => new UnsubscribeTokens(Options.Create(new UnsubscribeOptions { SigningKey = UnsubscribeOptions.PublishedDevelopmentSigningKey }),
                 new FrozenTimeProvider(_now.AddDays(-61))).Create(userId, null),
             _ => new UnsubscribeTokens(Options.Create(new UnsubscribeOptions { SigningKey = "another-key-that-is-long-enough-0123456789" }),
@@ -169,6 +169,17 @@ public sealed class UnsubscribeApiTests : IAsyncDisposable
     }
 
     private string Token(string userId, string? category) => _api.Services.GetRequiredService<UnsubscribeTokens>().Create(userId, category);
+
+    /// <summary>
+    /// The token with the first character of its signature changed: that character carries six whole bits, unlike the
+    /// last one whose low bits are padding, so the decoded signature always differs.
+    /// </summary>
+    private static string Tampered(string token)
+    {
+        var signatureStart = token.IndexOf('.', StringComparison.Ordinal) + 1;
+        var replacement = token[signatureStart] == 'A' ? 'B' : 'A';
+        return string.Concat(token.AsSpan(0, signatureStart), replacement.ToString(), token.AsSpan(signatureStart + 1));
+    }
 
     private async Task<string> SeedUserAsync()
     {
