@@ -18,11 +18,7 @@ public sealed class EmailQuotaTests(QuotaAppHost quota) : IDisposable
         var type = $"e2e.quota.{Guid.NewGuid():N}";
         var producer = await _api.ProducerAsync();
         var admin = await _api.AdminAsync();
-        var recipients = new List<Recipient>();
-        for (var i = 0; i < count; i++)
-        {
-            recipients.Add(await _api.RegisterUserAsync(producer));
-        }
+        var recipients = await _api.RegisterUsersAsync(producer, count);
 
         foreach (var recipient in recipients)
         {
@@ -43,7 +39,9 @@ public sealed class EmailQuotaTests(QuotaAppHost quota) : IDisposable
         Assert.Equal(sent.Select(job => job.Str("userId")!).Order(), mailboxes.Where(mailbox => mailbox.Value == 1).Select(mailbox => mailbox.Key).Order());
         Assert.Equal(QuotaAppHost.DailyLimit, mailboxes.Values.Sum());
 
-        var exhausted = Quota(await _api.AdminMetricsAsync(admin));
+        var metrics = await _api.AdminMetricsAsync(admin);
+        Assert.Equal(count - QuotaAppHost.DailyLimit, metrics.GetProperty("email").GetProperty("deferredToday").GetInt32());
+        var exhausted = Quota(metrics);
         Assert.Equal(QuotaAppHost.DailyLimit, exhausted.GetProperty("dailyUsed").GetInt64());
         Assert.Equal(QuotaAppHost.DailyLimit, exhausted.GetProperty("dailyLimit").GetInt32());
         Assert.Equal(NextUtcMidnight(deferred[0].GetProperty("updatedAt").GetDateTimeOffset()), exhausted.GetProperty("lockedUntil").GetDateTimeOffset());

@@ -36,11 +36,7 @@ public sealed class FaultToleranceTests(FaultsAppHost faults) : IDisposable
         var type = $"e2e.flush.{Guid.NewGuid():N}";
         var producer = await _api.ProducerAsync();
         var admin = await _api.AdminAsync();
-        var recipients = new List<Recipient>();
-        for (var i = 0; i < count; i++)
-        {
-            recipients.Add(await _api.RegisterUserAsync(producer));
-        }
+        var recipients = await _api.RegisterUsersAsync(producer, count);
 
         var workerProcessId = await CurrentWorkerProcessIdAsync();
         var sent = new List<SentNotification>();
@@ -95,12 +91,8 @@ public sealed class FaultToleranceTests(FaultsAppHost faults) : IDisposable
         var type = $"e2e.kill.{Guid.NewGuid():N}";
         var producer = await _api.ProducerAsync();
         var admin = await _api.AdminAsync();
-        var recipients = new List<Recipient>();
-        for (var i = 0; i < count; i++)
-        {
-            // One email each: the per-user email rate limit (10 an hour) stays out of the way.
-            recipients.Add(await _api.RegisterUserAsync(producer));
-        }
+        // One email each: the per-user email rate limit (10 an hour) stays out of the way.
+        var recipients = await _api.RegisterUsersAsync(producer, count);
 
         var workerProcessId = await CurrentWorkerProcessIdAsync();
         // Slow enough that the worker (5 attempts at once) is always in the middle of some when it dies.
@@ -129,6 +121,11 @@ public sealed class FaultToleranceTests(FaultsAppHost faults) : IDisposable
                 "the AppHost restarts the worker",
                 async () => (await faults.AppHost.ReloadEndpointsAsync()).Resources[Worker].ProcessId,
                 processId => processId is not null && processId != workerProcessId);
+            using var restartedWorker = faults.AppHost.CreateHttpClient(Worker);
+            await Poll.UntilAsync(
+                "the restarted worker is healthy",
+                async () => await IsHealthyAsync(restartedWorker),
+                healthy => healthy);
 
             await _api.WaitForJobsOfTypeAsync(admin, type, count, "sent");
             Assert.All(keys, key => Assert.Equal(1, Resend.AcceptedCount(key)));
@@ -148,6 +145,20 @@ public sealed class FaultToleranceTests(FaultsAppHost faults) : IDisposable
     private async Task<int> CurrentWorkerProcessIdAsync() =>
         (await faults.AppHost.ReloadEndpointsAsync()).Resources[Worker].ProcessId
         ?? throw new InvalidOperationException("The worker is not running.");
+
+    private static async Task<bool> IsHealthyAsync(HttpClient service)
+    {
+        try
+        {
+            using var response = await service.GetAsync("/health", Cancellation);
+            return response.IsSuccessStatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            // Not listening yet.
+            return false;
+        }
+    }
 
     private async Task FlushRedisAsync()
     {

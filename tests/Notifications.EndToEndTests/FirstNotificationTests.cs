@@ -42,6 +42,7 @@ public sealed class FirstNotificationTests(AppHostTestHost appHost) : IDisposabl
             var logs = details.GetProperty("deliveryLogs").EnumerateArray().ToList();
             Assert.Equal("sent", Assert.Single(logs).Str("outcome"));
             Assert.Equal(sent.NotificationId, details.GetProperty("notification").GetProperty("id").GetGuid());
+            Assert.True(details.GetProperty("processingTimeMs").GetInt64() >= 0, $"No processing time: {details}");
         }
 
         var mail = Assert.Single(await _api.MailboxAsync(recipient.Email));

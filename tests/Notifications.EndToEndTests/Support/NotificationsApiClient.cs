@@ -66,6 +66,17 @@ internal sealed class NotificationsApiClient(AppHostTestHost appHost) : IDisposa
         return recipient;
     }
 
+    /// <summary>Registers <paramref name="count"/> users, one after another.</summary>
+    public async Task<List<Recipient>> RegisterUsersAsync(HttpClient producer, int count)
+    {
+        var recipients = new List<Recipient>(count);
+        for (var i = 0; i < count; i++)
+        {
+            recipients.Add(await RegisterUserAsync(producer));
+        }
+        return recipients;
+    }
+
     /// <summary><c>POST /api/notifications</c>, answered 202.</summary>
     public async Task<SentNotification> SendAsync(
         HttpClient producer, Recipient recipient, string type, string title,
