@@ -11,7 +11,8 @@ namespace Notifications.Testing;
 /// process with <c>--state-dir &lt;temp&gt; --random-ports</c>; once every resource is healthy it writes
 /// <c>endpoints.json</c>, which this host reads to hand out HTTP clients and connection strings. Running the real
 /// executable (rather than the graph in-process) tests exactly what <c>dotnet run</c> runs, including its signal
-/// handling: <see cref="InterruptAsync"/> sends SIGINT like Ctrl+C.
+/// handling: <see cref="InterruptAsync"/> sends SIGINT like Ctrl+C. The services the AppHost starts inherit its
+/// environment, so <see cref="WithEnvironment"/> configures them (e.g. <c>Email__Quota__DailyLimit</c>).
 /// </summary>
 public sealed class AppHostTestHost : IAsyncLifetime
 {
@@ -19,6 +20,7 @@ public sealed class AppHostTestHost : IAsyncLifetime
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
     private static readonly TimeSpan StopTimeout = TimeSpan.FromMinutes(2);
     private readonly IProjectMetadata _appHost;
+    private readonly IReadOnlyDictionary<string, string> _environment;
     private readonly Queue<string> _output = new();
     private string? _stateDirectory;
     private Process? _process;
@@ -26,14 +28,24 @@ public sealed class AppHostTestHost : IAsyncLifetime
 
     /// <summary>Runs the AppHost whose generated <c>Projects.Notifications_AppHost</c> metadata the test assembly carries.</summary>
     public AppHostTestHost()
-        : this(FindAppHostMetadata())
+        : this(FindAppHostMetadata(), new Dictionary<string, string>())
     {
     }
 
-    private AppHostTestHost(IProjectMetadata appHost) => _appHost = appHost;
+    private AppHostTestHost(IProjectMetadata appHost, IReadOnlyDictionary<string, string> environment)
+    {
+        _appHost = appHost;
+        _environment = environment;
+    }
 
     /// <summary>Runs a given AppHost (xunit fixtures may have one public constructor, so this is a factory).</summary>
-    public static AppHostTestHost For(IProjectMetadata appHost) => new(appHost);
+    public static AppHostTestHost For(IProjectMetadata appHost) => new(appHost, new Dictionary<string, string>());
+
+    /// <summary>
+    /// Runs the test assembly's AppHost with these environment variables added to its own, which every service it
+    /// starts inherits: configuration in environment form, e.g. <c>Scheduler__StuckJobs__Threshold=00:01:00</c>.
+    /// </summary>
+    public static AppHostTestHost WithEnvironment(IReadOnlyDictionary<string, string> environment) => new(FindAppHostMetadata(), environment);
 
     /// <summary>Everything the AppHost reported once healthy: pids, endpoints and connection strings by resource name.</summary>
     public AppHostEndpoints Endpoints => _endpoints ?? throw new InvalidOperationException("The AppHost has not started.");
@@ -71,6 +83,11 @@ public sealed class AppHostTestHost : IAsyncLifetime
         }
 
         startInfo.Environment["DOTNET_ENVIRONMENT"] = "Development";
+        foreach (var (name, value) in _environment)
+        {
+            startInfo.Environment[name] = value;
+        }
+
         _process = new Process { StartInfo = startInfo };
         _process.OutputDataReceived += (_, e) => Remember(e.Data);
         _process.ErrorDataReceived += (_, e) => Remember(e.Data);
@@ -95,8 +112,19 @@ public sealed class AppHostTestHost : IAsyncLifetime
             await Task.Delay(TimeSpan.FromMilliseconds(200));
         }
 
+        await ReloadEndpointsAsync();
+    }
+
+    /// <summary>
+    /// Reads <c>endpoints.json</c> again: the AppHost rewrites it when it restarts a crashed process, so this is how a
+    /// test learns the new process id.
+    /// </summary>
+    public async Task<AppHostEndpoints> ReloadEndpointsAsync()
+    {
+        var endpointsFile = Path.Combine(StateDirectory, "endpoints.json");
         _endpoints = JsonSerializer.Deserialize<AppHostEndpoints>(await File.ReadAllTextAsync(endpointsFile), new JsonSerializerOptions(JsonSerializerDefaults.Web))
             ?? throw new InvalidOperationException($"{endpointsFile} is empty.");
+        return _endpoints;
     }
 
     /// <summary>An HTTP client whose base address is the resource's endpoint (e.g. <c>CreateHttpClient("api")</c>).</summary>

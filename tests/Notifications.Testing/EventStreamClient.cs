@@ -1,15 +1,16 @@
 using System.Net;
+using Xunit;
 
-namespace Notifications.IntegrationTests.Api.Realtime;
+namespace Notifications.Testing;
 
 /// <summary>One Server-Sent-Events frame: the fields of an event, or only comments (heartbeats, notes).</summary>
-internal sealed record EventFrame(string? Id, string? Event, string? Data, IReadOnlyList<string> Comments)
+public sealed record EventFrame(string? Id, string? Event, string? Data, IReadOnlyList<string> Comments)
 {
     public bool IsEvent => Data is not null;
 }
 
 /// <summary>Reads a <c>text/event-stream</c> response frame by frame, as a browser's EventSource parses it.</summary>
-internal sealed class EventStreamClient : IAsyncDisposable
+public sealed class EventStreamClient : IAsyncDisposable
 {
     /// <summary>Generous: a deadline for something that should arrive, not a measure of how fast it does.</summary>
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
@@ -38,8 +39,10 @@ internal sealed class EventStreamClient : IAsyncDisposable
         if (response.StatusCode == HttpStatusCode.OK)
         {
             var first = await stream.ReadFrameAsync();
-            Assert.NotNull(first);
-            Assert.Contains("connected", first.Comments);
+            if (first is null || !first.Comments.Contains("connected"))
+            {
+                throw new InvalidOperationException($"The event stream did not open with ': connected' (first frame: {first?.ToString() ?? "none, the stream ended"}).");
+            }
         }
         return stream;
     }
@@ -81,8 +84,7 @@ internal sealed class EventStreamClient : IAsyncDisposable
     {
         while (true)
         {
-            var frame = await ReadFrameAsync();
-            Assert.True(frame is not null, "The stream ended before the expected event.");
+            var frame = await ReadFrameAsync() ?? throw new InvalidOperationException("The stream ended before the expected event.");
             if (frame.IsEvent)
             {
                 return frame;
