@@ -15,7 +15,7 @@ WITH notification AS (
     FROM notification CROSS JOIN (VALUES ('in_app'), ('email')) AS channels (channel)
     RETURNING id, notification_id, user_id, channel
 )
-INSERT INTO outbox_messages (job_id, channel, payload, created_at, attempts)
-SELECT id, channel, jsonb_build_object('job_id', id, 'notification_id', notification_id, 'user_id', user_id, 'channel', channel, 'priority', 'normal'), now(), 0
+INSERT INTO outbox_messages (job_id, channel, payload, created_at, available_at, attempts)
+SELECT id, channel, jsonb_build_object('job_id', id, 'notification_id', notification_id, 'user_id', user_id, 'channel', channel, 'priority', 'normal'), now(), now(), 0
 FROM jobs;
 COMMIT;
