@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text;
 using System.Text.Json;
+using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Notifications.Domain.Messaging;
 using Notifications.Domain.Model;
@@ -58,11 +59,162 @@ internal sealed partial class NotificationSender(
 
     private static readonly string NotificationKind = SnakeCaseEnum<DeliveryJobKind>.ToName(DeliveryJobKind.Notification);
 
-    public Task<SendResult> SendOneAsync(NotificationDraft draft, IdempotencyRequest? idempotency, CancellationToken cancellationToken) =>
-        SendAsync([draft], single: true, idempotency, cancellationToken);
+    /// <summary>Transactions of grouped single sends in flight at once: enough to keep Postgres busy while one commits.</summary>
+    private const int GroupWriters = 4;
+
+    /// <summary>The most single sends one transaction writes (its arrays stay small; the batch route takes 1,000).</summary>
+    private const int MaximumGroupSize = 256;
+
+    private readonly Channel<PendingSingleSend> _pendingSingleSends = Channel.CreateUnbounded<PendingSingleSend>();
+
+    /// <summary>
+    /// One notification for one user. Without an <c>Idempotency-Key</c> it joins the single sends arriving at the same
+    /// moment and is written in their transaction (see <see cref="WriteGroupsAsync"/>); with one, it has a transaction
+    /// of its own, which holds the key's lock.
+    /// </summary>
+    public async Task<SendResult> SendOneAsync(NotificationDraft draft, IdempotencyRequest? idempotency, CancellationToken cancellationToken)
+    {
+        if (idempotency is not null)
+        {
+            return await SendAsync([draft], single: true, idempotency, cancellationToken);
+        }
+        using var activity = ApiTelemetry.ActivitySource.StartActivity("accept notification");
+        var traceContext = activity ?? Activity.Current;
+        var pending = new PendingSingleSend(draft, traceContext?.Id, traceContext?.TraceStateString);
+        if (!_pendingSingleSends.Writer.TryWrite(pending))
+        {
+            throw new InvalidOperationException("The API is shutting down and no longer accepts notifications.");
+        }
+        // Once queued the send is written even if the caller goes away, as if its connection dropped after the commit.
+        var result = await pending.Result.Task.WaitAsync(cancellationToken);
+        activity?.SetTag("notifications.outcome", result.GetType().Name);
+        return result;
+    }
 
     public Task<SendResult> SendBatchAsync(IReadOnlyList<NotificationDraft> drafts, IdempotencyRequest? idempotency, CancellationToken cancellationToken) =>
         SendAsync(drafts, single: false, idempotency, cancellationToken);
+
+    /// <summary>
+    /// Group commit for single sends: <see cref="GroupWriters"/> loops each take whatever single sends are waiting (up to
+    /// <see cref="MaximumGroupSize"/>) and write them in one transaction. Idle, a send is written alone at once; under
+    /// load the sends that arrive while a transaction commits share the next one, so Postgres does one commit — one WAL
+    /// flush — for many requests instead of one each. Runs until <paramref name="stoppingToken"/> fires and the sends
+    /// queued by then are written.
+    /// </summary>
+    public async Task WriteGroupsAsync(CancellationToken stoppingToken)
+    {
+        // Stopping closes the queue; sends already queued are still written and answered, so their writes are not cancelled.
+        await using var stopping = stoppingToken.Register(() => _pendingSingleSends.Writer.TryComplete());
+        await Task.WhenAll(Enumerable.Range(0, GroupWriters).Select(_ => WriteGroupLoopAsync()));
+    }
+
+    private async Task WriteGroupLoopAsync()
+    {
+        var group = new List<PendingSingleSend>(MaximumGroupSize);
+        while (await _pendingSingleSends.Reader.WaitToReadAsync(CancellationToken.None))
+        {
+            group.Clear();
+            while (group.Count < MaximumGroupSize && _pendingSingleSends.Reader.TryRead(out var pending))
+            {
+                group.Add(pending);
+            }
+            if (group.Count > 0)
+            {
+                await WriteGroupAsync(group);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes one group and answers each of its requests. When Postgres refuses the shared transaction, each send is tried
+    /// again in a transaction of its own, so a request it refuses fails alone, not the group around it. When Postgres is
+    /// unreachable every request of the group fails at once (503), rather than each waiting for its own timeout.
+    /// </summary>
+    private async Task WriteGroupAsync(List<PendingSingleSend> group)
+    {
+        try
+        {
+            var results = await SendGroupAsync(group, CancellationToken.None);
+            for (var index = 0; index < group.Count; index++)
+            {
+                group[index].Result.TrySetResult(results[index]);
+            }
+            return;
+        }
+        catch (Exception exception) when (group.Count > 1 && exception is PostgresException { IsTransient: false })
+        {
+            Log.GroupFailed(logger, group.Count, exception);
+        }
+        catch (Exception exception)
+        {
+            group.ForEach(pending => pending.Result.TrySetException(exception));
+            return;
+        }
+
+        foreach (var pending in group)
+        {
+            try
+            {
+                pending.Result.TrySetResult((await SendGroupAsync([pending], CancellationToken.None))[0]);
+            }
+            catch (Exception exception)
+            {
+                pending.Result.TrySetException(exception);
+            }
+        }
+    }
+
+    /// <summary>Single sends in one transaction: per send, accepted or an unknown user.</summary>
+    private async Task<SendResult[]> SendGroupAsync(IReadOnlyList<PendingSingleSend> group, CancellationToken cancellationToken)
+    {
+        using var activity = ApiTelemetry.ActivitySource.StartActivity(
+            "accept notification group", ActivityKind.Internal, parentContext: default, links: GroupLinks(group));
+        activity?.SetTag("notifications.count", group.Count);
+        var now = timeProvider.GetUtcNow();
+        var drafts = group.Select(pending => pending.Draft).ToArray();
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var read = await ReadAsync(connection, transaction, drafts, idempotency: null, now, cancellationToken);
+        var rows = new RowsToWrite(group.Count);
+        var results = new SendResult[group.Count];
+        var accepted = new List<(int Index, SendNotificationResponse Response)>(group.Count);
+        for (var index = 0; index < group.Count; index++)
+        {
+            var pending = group[index];
+            if (Route(pending.Draft, read, rows, pending.TraceParent, pending.TraceState, now) is { } response)
+            {
+                accepted.Add((index, response));
+            }
+            else
+            {
+                results[index] = new SendResult.UserNotFound(pending.Draft.UserId);
+            }
+        }
+
+        await WriteAsync(connection, transaction, rows, idempotency: null, responseJson: [], now, options.Value.IdempotencyKeyLifetime, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+
+        foreach (var (index, response) in accepted)
+        {
+            results[index] = new SendResult.Accepted(JsonSerializer.SerializeToUtf8Bytes(response, SendJsonContext.Default.SendNotificationResponse));
+        }
+        Counted(rows);
+        return results;
+    }
+
+    private static ActivityLink[]? GroupLinks(IReadOnlyList<PendingSingleSend> group)
+    {
+        var links = new List<ActivityLink>(group.Count);
+        foreach (var pending in group)
+        {
+            if (ActivityContext.TryParse(pending.TraceParent, pending.TraceState, out var context))
+            {
+                links.Add(new ActivityLink(context));
+            }
+        }
+        return links.Count == 0 ? null : [.. links];
+    }
 
     private async Task<SendResult> SendAsync(
         IReadOnlyList<NotificationDraft> drafts, bool single, IdempotencyRequest? idempotency, CancellationToken cancellationToken)
@@ -73,14 +225,13 @@ internal sealed partial class NotificationSender(
         var traceContext = activity ?? Activity.Current;
         var traceParent = traceContext?.Id;
         var traceState = traceContext?.TraceStateString;
-        var settings = options.Value;
         var now = timeProvider.GetUtcNow();
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
-        var state = await ReadAsync(connection, transaction, drafts, idempotency, now, cancellationToken);
-        if (state.Early is { } early)
+        var read = await ReadAsync(connection, transaction, drafts, idempotency, now, cancellationToken);
+        if (read.Early is { } early)
         {
             activity?.SetTag("notifications.outcome", early.GetType().Name);
             return early;
@@ -92,28 +243,21 @@ internal sealed partial class NotificationSender(
         for (var index = 0; index < drafts.Count; index++)
         {
             var draft = drafts[index];
-            if (!state.Recipients.TryGetValue(draft.UserId, out var recipient))
+            var response = Route(draft, read, rows, traceParent, traceState, now);
+            if (single)
             {
-                if (single)
+                if (response is null)
                 {
                     return new SendResult.UserNotFound(draft.UserId);
                 }
-                results.Add(new BatchItemResult(index, draft.UserId, "rejected", null, null, null,
-                    $"User '{draft.UserId}' is not registered; register recipients with PUT /api/users/{{id}}."));
-                continue;
-            }
-
-            var rules = state.Rules.GetValueOrDefault(draft.UserId) ?? [];
-            var plan = ChannelRouter.Plan(draft, recipient, rules, settings.CriticalTypes.Contains(draft.Type, StringComparer.Ordinal), now);
-            var accepted = rows.Add(draft, plan, traceParent, traceState);
-            var priority = SnakeCaseEnum<NotificationPriority>.ToName(plan.Priority);
-            if (single)
-            {
-                singleResponse = new SendNotificationResponse(accepted.NotificationId, draft.UserId, priority, accepted.Jobs, plan.Skipped);
+                singleResponse = response;
             }
             else
             {
-                results.Add(new BatchItemResult(index, draft.UserId, "accepted", accepted.NotificationId, accepted.Jobs, plan.Skipped, null));
+                results.Add(response is null
+                    ? new BatchItemResult(index, draft.UserId, "rejected", null, null, null,
+                        $"User '{draft.UserId}' is not registered; register recipients with PUT /api/users/{{id}}.")
+                    : new BatchItemResult(index, draft.UserId, "accepted", response.NotificationId, response.Jobs, response.Skipped, null));
             }
         }
 
@@ -123,14 +267,39 @@ internal sealed partial class NotificationSender(
                 new SendBatchResponse(rows.NotificationCount, drafts.Count - rows.NotificationCount, results),
                 SendJsonContext.Default.SendBatchResponse);
 
-        await WriteAsync(connection, transaction, rows, idempotency, json, traceParent, traceState, now, settings.IdempotencyKeyLifetime, cancellationToken);
+        await WriteAsync(connection, transaction, rows, idempotency, json, now, options.Value.IdempotencyKeyLifetime, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
 
+        Counted(rows);
+        activity?.SetTag("notifications.accepted", rows.NotificationCount);
+        return new SendResult.Accepted(json);
+    }
+
+    /// <summary>Chooses the draft's channels and adds its rows; null when its user is not registered.</summary>
+    private SendNotificationResponse? Route(
+        NotificationDraft draft, ReadState read, RowsToWrite rows, string? traceParent, string? traceState, DateTimeOffset now)
+    {
+        if (!read.Recipients.TryGetValue(draft.UserId, out var recipient))
+        {
+            return null;
+        }
+        var rules = read.Rules.GetValueOrDefault(draft.UserId) ?? [];
+        var plan = ChannelRouter.Plan(draft, recipient, rules, options.Value.CriticalTypes.Contains(draft.Type, StringComparer.Ordinal), now);
+        var (notificationId, jobs) = rows.Add(draft, plan, traceParent, traceState);
+        return new SendNotificationResponse(notificationId, draft.UserId, SnakeCaseEnum<NotificationPriority>.ToName(plan.Priority), jobs, plan.Skipped);
+    }
+
+    private void Counted(RowsToWrite rows)
+    {
         AcceptedNotifications.Add(rows.NotificationCount);
         CreatedJobs.Add(rows.JobCount);
-        activity?.SetTag("notifications.accepted", rows.NotificationCount);
         Log.Accepted(logger, rows.NotificationCount, rows.JobCount, rows.OutboxCount);
-        return new SendResult.Accepted(json);
+    }
+
+    /// <summary>A single send waiting for its group's transaction.</summary>
+    private sealed record PendingSingleSend(NotificationDraft Draft, string? TraceParent, string? TraceState)
+    {
+        public TaskCompletionSource<SendResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>What the first round trip found: the recipients and their matching rules, or an early answer.</summary>
@@ -223,8 +392,6 @@ internal sealed partial class NotificationSender(
         RowsToWrite rows,
         IdempotencyRequest? idempotency,
         byte[] responseJson,
-        string? traceParent,
-        string? traceState,
         DateTimeOffset now,
         TimeSpan keyLifetime,
         CancellationToken cancellationToken)
@@ -261,11 +428,11 @@ internal sealed partial class NotificationSender(
             batch.BatchCommands.Add(Command(
                 """
                 INSERT INTO outbox_messages (job_id, channel, payload, traceparent, tracestate, created_at, available_at, attempts)
-                SELECT job_id, channel, payload::jsonb, $4, $5, $6, $6, 0
-                FROM unnest($1::uuid[], $2::text[], $3::text[]) AS o (job_id, channel, payload)
+                SELECT job_id, channel, payload::jsonb, traceparent, tracestate, $6, $6, 0
+                FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) AS o (job_id, channel, payload, traceparent, tracestate)
                 """,
                 UuidArray(rows.OutboxJobIds), TextArray(rows.OutboxChannels), TextArray(rows.OutboxPayloads),
-                NullableText(traceParent), NullableText(traceState), Timestamp(now)));
+                NullableTextArray(rows.OutboxTraceParents), NullableTextArray(rows.OutboxTraceStates), Timestamp(now)));
         }
         if (idempotency is not null)
         {
@@ -297,12 +464,11 @@ internal sealed partial class NotificationSender(
 
     private static NpgsqlParameter<string> Text(string value) => new() { TypedValue = value };
 
-    private static NpgsqlParameter NullableText(string? value) =>
-        new() { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)value ?? DBNull.Value };
-
     private static NpgsqlParameter<string[]> TextArray(string[] values) => new() { TypedValue = values, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
 
     private static NpgsqlParameter<List<string>> TextArray(List<string> values) => new() { TypedValue = values, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
+
+    private static NpgsqlParameter<List<string?>> NullableTextArray(List<string?> values) => new() { TypedValue = values, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
 
     private static NpgsqlParameter<List<Guid>> UuidArray(List<Guid> values) => new() { TypedValue = values, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid };
 
@@ -333,6 +499,8 @@ internal sealed partial class NotificationSender(
         public List<Guid> OutboxJobIds { get; } = new(capacity * 2);
         public List<string> OutboxChannels { get; } = new(capacity * 2);
         public List<string> OutboxPayloads { get; } = new(capacity * 2);
+        public List<string?> OutboxTraceParents { get; } = new(capacity * 2);
+        public List<string?> OutboxTraceStates { get; } = new(capacity * 2);
 
         public int NotificationCount => NotificationIds.Count;
         public int JobCount => JobIds.Count;
@@ -370,6 +538,8 @@ internal sealed partial class NotificationSender(
                 {
                     OutboxJobIds.Add(jobId);
                     OutboxChannels.Add(channel);
+                    OutboxTraceParents.Add(traceParent);
+                    OutboxTraceStates.Add(traceState);
                     OutboxPayloads.Add(OutboxMessage.PayloadFor(
                         new DeliveryMessage(jobId, notificationId, draft.UserId, planned.Channel, plan.Priority, traceParent, traceState)));
                 }
@@ -383,5 +553,9 @@ internal sealed partial class NotificationSender(
         [LoggerMessage(EventId = 4201, Level = LogLevel.Debug,
             Message = "Accepted {Notifications} notifications: {Jobs} delivery jobs, {Outbox} to dispatch now")]
         public static partial void Accepted(ILogger logger, int notifications, int jobs, int outbox);
+
+        [LoggerMessage(EventId = 4202, Level = LogLevel.Warning,
+            Message = "A transaction of {Count} single sends failed; writing each in a transaction of its own")]
+        public static partial void GroupFailed(ILogger logger, int count, Exception exception);
     }
 }

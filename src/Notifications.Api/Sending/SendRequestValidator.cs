@@ -21,6 +21,8 @@ internal static class SendRequestValidator
 
     private const string EmptyObject = "{}";
 
+    private const string NulMessage = "Must not contain the NUL character (U+0000), which cannot be stored.";
+
     private static readonly IReadOnlyList<DeliveryChannel> AllChannels = Enum.GetValues<DeliveryChannel>();
 
     public static NotificationDraft? Validate(SendNotificationRequest request, SendValidationErrors errors, string prefix = "")
@@ -145,6 +147,10 @@ internal static class SendRequestValidator
         {
             errors.Add($"{prefix}title", $"The title must be at most {MaximumTitleLength} characters (was {title.Length}).");
         }
+        else if (title.Contains('\0', StringComparison.Ordinal))
+        {
+            errors.Add($"{prefix}title", NulMessage);
+        }
 
         if (body is null)
         {
@@ -153,6 +159,10 @@ internal static class SendRequestValidator
         else if (Encoding.UTF8.GetByteCount(body) > MaximumBodyBytes)
         {
             errors.AddTooLarge($"{prefix}body", $"The body must be at most {MaximumBodyBytes} bytes of UTF-8.");
+        }
+        else if (body.Contains('\0', StringComparison.Ordinal))
+        {
+            errors.Add($"{prefix}body", NulMessage);
         }
 
         var dataJson = EmptyObject;
@@ -168,6 +178,10 @@ internal static class SendRequestValidator
                 if (Encoding.UTF8.GetByteCount(dataJson) > MaximumDataBytes)
                 {
                     errors.AddTooLarge($"{prefix}data", $"The data must be at most {MaximumDataBytes} bytes of JSON.");
+                }
+                else if (dataJson.Contains("\\u0000", StringComparison.OrdinalIgnoreCase) && ContainsNul(element))
+                {
+                    errors.Add($"{prefix}data", NulMessage);
                 }
             }
         }
@@ -193,6 +207,15 @@ internal static class SendRequestValidator
         }
         return name;
     }
+
+    /// <summary>Whether a string or property name anywhere in <paramref name="element"/> holds U+0000 (jsonb refuses it).</summary>
+    private static bool ContainsNul(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.String => element.GetString()!.Contains('\0', StringComparison.Ordinal),
+        JsonValueKind.Object => element.EnumerateObject().Any(property => property.Name.Contains('\0', StringComparison.Ordinal) || ContainsNul(property.Value)),
+        JsonValueKind.Array => element.EnumerateArray().Any(ContainsNul),
+        _ => false,
+    };
 
     private static bool IsNameCharacter(char character) =>
         char.IsAsciiLetterOrDigit(character) || character is '.' or '_' or '-' or ':';

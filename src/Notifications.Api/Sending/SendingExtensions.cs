@@ -5,12 +5,16 @@ namespace Notifications.Api.Sending;
 
 internal static class SendingExtensions
 {
-    /// <summary>The send path: <see cref="NotificationSender"/> and its options (validated on start). Needs the database registered.</summary>
+    /// <summary>
+    /// The send path: <see cref="NotificationSender"/>, the group commit of its single sends, and its options (validated
+    /// on start). Needs the database registered.
+    /// </summary>
     public static void AddNotificationSending(this IHostApplicationBuilder builder)
     {
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<IValidateOptions<SendingOptions>, SendingOptionsValidator>();
         builder.Services.AddOptions<SendingOptions>().BindConfiguration(SendingOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<NotificationSender>();
+        builder.Services.AddHostedService<SingleSendGroupWriter>();
     }
 }

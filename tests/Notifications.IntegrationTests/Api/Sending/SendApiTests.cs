@@ -195,6 +195,9 @@ public sealed class SendApiTests(TestServers servers) : IAsyncDisposable
         { """{"userId":"{user}","type":"t","category":"c","title":"x","body":"b","channels":[]}""", HttpStatusCode.BadRequest, "channels" },
         { """{"userId":"{user}","type":"t","category":"c","title":5,"body":"b"}""", HttpStatusCode.BadRequest, "title" },
         { """{"userId":"{user}","type":"t","category":"c","title":"x","body":"b","channels":"email"}""", HttpStatusCode.BadRequest, "channels" },
+        { """{"userId":"{user}","type":"t","category":"c","title":"a\u0000b","body":"b"}""", HttpStatusCode.BadRequest, "title" },
+        { """{"userId":"{user}","type":"t","category":"c","title":"x","body":"a\u0000"}""", HttpStatusCode.BadRequest, "body" },
+        { """{"userId":"{user}","type":"t","category":"c","title":"x","body":"b","data":{"list":[{"k":"\u0000"}]}}""", HttpStatusCode.BadRequest, "data" },
     };
 
     [Theory]
