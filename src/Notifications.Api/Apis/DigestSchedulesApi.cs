@@ -143,9 +143,9 @@ public static class DigestSchedulesApi
         for (var i = 0; i < categories.Count; i++)
         {
             var category = categories[i];
-            if (string.IsNullOrWhiteSpace(category) || category.Length > MaximumCategoryLength)
+            if (string.IsNullOrWhiteSpace(category) || category.Length > MaximumCategoryLength || category.Any(char.IsControl))
             {
-                errors[$"includedCategories[{i}]"] = [$"Must be a category name of 1 to {MaximumCategoryLength} characters."];
+                errors[$"includedCategories[{i}]"] = [$"Must be a category name of 1 to {MaximumCategoryLength} characters, without control characters."];
             }
             else if (!seen.Add(category))
             {

@@ -107,9 +107,9 @@ public static class UsersApi
         {
             errors["email"] = [$"Must be a plain email address (name@example.com), at most {MaximumEmailLength} characters."];
         }
-        if (request.DisplayName is { Length: > MaximumDisplayNameLength })
+        if (request.DisplayName is { } displayName && (displayName.Length > MaximumDisplayNameLength || displayName.Any(char.IsControl)))
         {
-            errors["displayName"] = [$"Must be at most {MaximumDisplayNameLength} characters."];
+            errors["displayName"] = [$"Must be at most {MaximumDisplayNameLength} characters, without control characters."];
         }
         if (request.TimeZone is { } timeZone && !DigestScheduleValidator.TryFindTimeZone(timeZone, out _))
         {

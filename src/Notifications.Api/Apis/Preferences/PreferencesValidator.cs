@@ -87,9 +87,10 @@ internal static partial class PreferencesValidator
         }
         var errorCount = errors.Count;
         var scope = ParseEnum<PreferenceScope>(rule.Scope, $"{field}.scope", errors);
-        if (string.IsNullOrWhiteSpace(rule.Key) || rule.Key.Length > MaximumKeyLength || rule.Key.Trim().Length != rule.Key.Length)
+        if (string.IsNullOrWhiteSpace(rule.Key) || rule.Key.Length > MaximumKeyLength || rule.Key.Trim().Length != rule.Key.Length
+            || rule.Key.Any(char.IsControl))
         {
-            errors[$"{field}.key"] = [$"Required: the type or category name, 1 to {MaximumKeyLength} characters without surrounding spaces."];
+            errors[$"{field}.key"] = [$"Required: the type or category name, 1 to {MaximumKeyLength} characters without surrounding spaces or control characters."];
         }
         var channel = ParseEnum<DeliveryChannel>(rule.Channel, $"{field}.channel", errors);
         var mode = rule.DeliveryMode is null ? DeliveryMode.Immediate : ParseEnum<DeliveryMode>(rule.DeliveryMode, $"{field}.deliveryMode", errors);

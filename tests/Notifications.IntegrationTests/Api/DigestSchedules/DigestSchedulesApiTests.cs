@@ -199,6 +199,7 @@ public sealed class DigestSchedulesApiTests : IAsyncDisposable
     [InlineData("""{"frequency":"daily","deliveryTime":"08:00","timeZone":"UTC","maxItems":101}""", "maxItems")]
     [InlineData("""{"frequency":"daily","deliveryTime":"08:00","timeZone":"UTC","includedCategories":["a",""]}""", "includedCategories[1]")]
     [InlineData("""{"frequency":"daily","deliveryTime":"08:00","timeZone":"UTC","includedCategories":["a","a"]}""", "includedCategories[1]")]
+    [InlineData("""{"frequency":"daily","deliveryTime":"08:00","timeZone":"UTC","includedCategories":["a\u0000"]}""", "includedCategories[0]")]
     [InlineData("""{"frequency":"weekly","deliveryDay":"monday","deliveryTime":"08:00","timeZone":"UTC"}""", "deliveryDay")]
     public async Task CreateAndUpdate_BadField_Return400NamingItAndWriteNothing(string body, string field)
     {

@@ -115,6 +115,7 @@ public sealed class PreferencesApiTests : IAsyncDisposable
     [InlineData("""{"emailEnabled":true,"rules":[{"scope":"type","key":"a","channel":"email"},{"scope":"user","key":"a","channel":"email"}]}""", "rules[1].scope")]
     [InlineData("""{"emailEnabled":true,"rules":[{"scope":"type","key":"","channel":"email"}]}""", "rules[0].key")]
     [InlineData("""{"emailEnabled":true,"rules":[{"scope":"type","key":"  ","channel":"email"}]}""", "rules[0].key")]
+    [InlineData("""{"emailEnabled":true,"rules":[{"scope":"type","key":"a\u0000b","channel":"email"}]}""", "rules[0].key")]
     [InlineData("""{"emailEnabled":true,"rules":[{"scope":"type","channel":"email"}]}""", "rules[0].key")]
     [InlineData("""{"emailEnabled":true,"rules":[{"scope":"type","key":"a","channel":"sms"}]}""", "rules[0].channel")]
     [InlineData("""{"emailEnabled":true,"rules":[{"scope":"type","key":"a","channel":"In_App"}]}""", "rules[0].channel")]

@@ -52,6 +52,7 @@ public sealed class UsersApiTests(TestServers servers) : IAsyncDisposable
     [InlineData("""{"email":"Ada <ada@example.test>"}""", "email")]
     [InlineData("""{"timeZone":"Mars/Olympus"}""", "timeZone")]
     [InlineData("""{"timeZone":"Eastern Standard Time"}""", "timeZone")]
+    [InlineData("""{"displayName":"Ada\u0000"}""", "displayName")]
     public async Task Put_BadField_Returns400NamingIt(string json, string field)
     {
         var response = await Producer.PutAsync($"/api/users/user-{Guid.NewGuid():N}",
