@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Notifications.Api.Outbox;
 using Notifications.Domain.Messaging;
 using Notifications.Domain.Model;
 using Notifications.Domain.Persistence;
@@ -44,6 +45,7 @@ internal abstract record SendResult
 /// </remarks>
 internal sealed partial class NotificationSender(
     NpgsqlDataSource dataSource,
+    OutboxWakeup outboxWakeup,
     IOptions<SendingOptions> options,
     TimeProvider timeProvider,
     ILogger<NotificationSender> logger)
@@ -125,6 +127,10 @@ internal sealed partial class NotificationSender(
 
         await WriteAsync(connection, transaction, rows, idempotency, json, traceParent, traceState, now, settings.IdempotencyKeyLifetime, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        if (rows.OutboxCount > 0)
+        {
+            outboxWakeup.Signal();
+        }
 
         AcceptedNotifications.Add(rows.NotificationCount);
         CreatedJobs.Add(rows.JobCount);

@@ -5,7 +5,7 @@ namespace Notifications.Api.Sending;
 
 internal static class SendingExtensions
 {
-    /// <summary>The send path: <see cref="NotificationSender"/> and its options (validated on start). Needs the database registered.</summary>
+    /// <summary>The send path: <see cref="NotificationSender"/> and its options (validated on start). Needs the database and the outbox relay (its wakeup) registered.</summary>
     public static void AddNotificationSending(this IHostApplicationBuilder builder)
     {
         builder.Services.TryAddSingleton(TimeProvider.System);
