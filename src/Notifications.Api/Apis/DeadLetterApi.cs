@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Notifications.Api.Apis.DeadLetters;
+using Notifications.Api.Outbox;
 using Notifications.Api.Problems;
 using Notifications.Api.RateLimiting;
 using Notifications.Api.Security;
@@ -156,7 +157,7 @@ public static class DeadLetterApi
     /// is enqueued twice. The dead letter stays, for the history; the worker updates it if the job fails again.
     /// </summary>
     internal static async Task<Results<Ok<DeadLetterItem>, ProblemHttpResult>> Requeue(
-        Guid id, NotificationsDbContext db, TimeProvider timeProvider, CancellationToken cancellationToken)
+        Guid id, NotificationsDbContext db, OutboxWakeup outboxWakeup, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         var strategy = db.Database.CreateExecutionStrategy();
         return await strategy.ExecuteAsync(
@@ -201,6 +202,7 @@ public static class DeadLetterApi
                 deadLetter.UpdatedAt = now;
                 await db.SaveChangesAsync(token);
                 await transaction.CommitAsync(token);
+                outboxWakeup.Signal();
                 return TypedResults.Ok(ToItem(deadLetter, job));
             },
             cancellationToken);

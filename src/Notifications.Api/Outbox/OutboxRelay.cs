@@ -14,9 +14,10 @@ namespace Notifications.Api.Outbox;
 /// <summary>
 /// Appends undispatched outbox rows that are due to their channel's Redis stream and marks them dispatched. Each batch is claimed
 /// <c>FOR UPDATE SKIP LOCKED</c> in one transaction, so several API replicas can relay side by side without appending
-/// a row twice. The relay wakes on the <see cref="OutboxSignal.ChannelName"/> notification raised when rows commit,
-/// and polls every <see cref="OutboxRelayOptions.PollInterval"/> in case a signal was missed or the listener is down —
-/// which is also how a row due later (a scheduled retry) goes out, at most one poll interval after it fell due.
+/// a row twice. The relay wakes when this process committed rows (<see cref="OutboxWakeup"/>, in-process), on the
+/// <see cref="OutboxSignal.ChannelName"/> notification other processes' writers raise, and every
+/// <see cref="OutboxRelayOptions.PollInterval"/> in case a signal was missed or the listener is down — which is also
+/// how a row due later (a scheduled retry) goes out, at most one poll interval after it fell due.
 /// </summary>
 /// <remarks>
 /// Delivery is at least once: a crash (or a failed commit, or an XADD that timed out here but reached Redis) after
@@ -28,6 +29,7 @@ namespace Notifications.Api.Outbox;
 internal sealed partial class OutboxRelay(
     IServiceScopeFactory scopeFactory,
     NpgsqlDataSource dataSource,
+    OutboxRelayWake relayWake,
     IDatabase redis,
     IOptions<OutboxRelayOptions> options,
     TimeProvider timeProvider,
@@ -50,15 +52,13 @@ internal sealed partial class OutboxRelay(
             Log.Disabled(logger);
             return;
         }
-        NpgsqlConnection? listener = null;
+        using var stopListening = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var listening = ListenAsync(settings.PollInterval, stopListening.Token);
         var consecutiveFailures = 0;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                // Listen before looking for rows, so a row committed in between still wakes the next wait.
-                listener ??= await TryListenAsync(settings.PollInterval, stoppingToken);
-
                 var dispatched = await TryDispatchBatchAsync(settings.BatchSize, stoppingToken);
                 if (dispatched is null)
                 {
@@ -72,7 +72,7 @@ internal sealed partial class OutboxRelay(
                     continue;
                 }
 
-                listener = await WaitForSignalAsync(listener, settings.PollInterval, stoppingToken);
+                await relayWake.WaitAsync(settings.PollInterval, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -80,53 +80,54 @@ internal sealed partial class OutboxRelay(
         }
         finally
         {
-            if (listener is not null)
-            {
-                await listener.DisposeAsync();
-            }
+            await stopListening.CancelAsync();
+            await listening;
         }
     }
 
-    private async Task<NpgsqlConnection?> TryListenAsync(TimeSpan pollInterval, CancellationToken cancellationToken)
+    /// <summary>
+    /// Keeps a connection LISTENing on <see cref="OutboxSignal.ChannelName"/> and wakes the relay on each notification,
+    /// reconnecting with a back-off when the connection breaks (the relay polls meanwhile).
+    /// </summary>
+    private async Task ListenAsync(TimeSpan pollInterval, CancellationToken cancellationToken)
     {
-        NpgsqlConnection? connection = null;
-        try
+        var consecutiveFailures = 0;
+        while (!cancellationToken.IsCancellationRequested)
         {
-            connection = await dataSource.OpenConnectionAsync(cancellationToken);
-            await using var listen = new NpgsqlCommand($"LISTEN {OutboxSignal.ChannelName}", connection);
-            await listen.ExecuteNonQueryAsync(cancellationToken);
-            Log.Listening(logger, OutboxSignal.ChannelName);
-            return connection;
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            if (connection is not null)
+            try
             {
-                await connection.DisposeAsync();
+                await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+                connection.Notification += (_, _) => relayWake.Set();
+                await OutboxSignal.ListenAsync(connection, cancellationToken);
+                Log.Listening(logger, OutboxSignal.ChannelName);
+                consecutiveFailures = 0;
+                // A notification raised before this LISTEN was missed: look once now, so rows committed meanwhile do
+                // not wait for the poll.
+                relayWake.Set();
+                while (true)
+                {
+                    await connection.WaitAsync(cancellationToken);
+                }
             }
-            Log.ListenFailed(logger, pollInterval, exception);
-            return null;
-        }
-    }
+            catch (Exception) when (cancellationToken.IsCancellationRequested)
+            {
+                // Stopping: cancelling the wait may surface as an error of the connection as well.
+                return;
+            }
+            catch (Exception exception)
+            {
+                Log.ListenFailed(logger, pollInterval, exception);
+            }
 
-    /// <summary>Waits for a signal or the poll interval; returns the listener, or null when it broke.</summary>
-    private async Task<NpgsqlConnection?> WaitForSignalAsync(NpgsqlConnection? listener, TimeSpan pollInterval, CancellationToken cancellationToken)
-    {
-        if (listener is null)
-        {
-            await Task.Delay(pollInterval, timeProvider, cancellationToken);
-            return null;
-        }
-        try
-        {
-            await listener.WaitAsync(pollInterval, cancellationToken);
-            return listener;
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            Log.ListenFailed(logger, pollInterval, exception);
-            await listener.DisposeAsync();
-            return null;
+            consecutiveFailures++;
+            try
+            {
+                await Task.Delay(RetryDelay.DelayAfter(consecutiveFailures), timeProvider, cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
         }
     }
 

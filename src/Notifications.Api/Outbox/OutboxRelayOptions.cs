@@ -17,8 +17,9 @@ public sealed class OutboxRelayOptions
     public int BatchSize { get; set; } = 500;
 
     /// <summary>
-    /// How long the relay waits for a Postgres notification before looking for rows anyway (the fallback when a signal
-    /// is missed or the listening connection is down). Default 1 second.
+    /// How long the relay waits for a signal (this replica's writers, or a Postgres notification) before looking for
+    /// rows anyway: the fallback when a signal is missed or the listening connection is down, and how rows due later
+    /// are found. Default 1 second.
     /// </summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 }

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
+using Notifications.Api.Outbox;
 using Notifications.Domain.Messaging;
 using Notifications.Domain.Model;
 using Notifications.Domain.Persistence;
@@ -45,6 +46,7 @@ internal abstract record SendResult
 /// </remarks>
 internal sealed partial class NotificationSender(
     NpgsqlDataSource dataSource,
+    OutboxWakeup outboxWakeup,
     IOptions<SendingOptions> options,
     TimeProvider timeProvider,
     ILogger<NotificationSender> logger)
@@ -194,6 +196,10 @@ internal sealed partial class NotificationSender(
 
         await WriteAsync(connection, transaction, rows, idempotency: null, responseJson: [], now, options.Value.IdempotencyKeyLifetime, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        if (rows.OutboxCount > 0)
+        {
+            outboxWakeup.Signal();
+        }
 
         foreach (var (index, response) in accepted)
         {
@@ -269,6 +275,10 @@ internal sealed partial class NotificationSender(
 
         await WriteAsync(connection, transaction, rows, idempotency, json, now, options.Value.IdempotencyKeyLifetime, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        if (rows.OutboxCount > 0)
+        {
+            outboxWakeup.Signal();
+        }
 
         Counted(rows);
         activity?.SetTag("notifications.accepted", rows.NotificationCount);

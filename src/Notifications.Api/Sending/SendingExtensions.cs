@@ -7,7 +7,7 @@ internal static class SendingExtensions
 {
     /// <summary>
     /// The send path: <see cref="NotificationSender"/>, the group commit of its single sends, and its options (validated
-    /// on start). Needs the database registered.
+    /// on start). Needs the database and the outbox relay (its wakeup) registered.
     /// </summary>
     public static void AddNotificationSending(this IHostApplicationBuilder builder)
     {

@@ -6,8 +6,8 @@ using Notifications.Domain.Messaging;
 namespace Notifications.Domain.Model;
 
 /// <summary>
-/// Work to append to a channel's stream, written in the same transaction as its job. Inserting rows raises
-/// <c>NOTIFY</c> on <see cref="Persistence.OutboxSignal.ChannelName"/> when the transaction commits.
+/// Work to append to a channel's stream, written in the same transaction as its job. Whoever writes rows that are due
+/// now also raises <see cref="Persistence.OutboxSignal"/>, so a relay goes for them at once rather than at its next poll.
 /// Create rows with <see cref="For"/>: the relay appends <see cref="ToDeliveryMessage"/> to the channel's stream as is.
 /// </summary>
 public sealed class OutboxMessage

@@ -107,7 +107,8 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
 
     // Every outcome's job update, delivery log and retry outbox row in one statement. A row is written only while the
     // job still carries this worker's claim, so a worker whose lease ran out and was taken over cannot overwrite the
-    // new owner's result; only the jobs actually updated get their log and outbox row.
+    // new owner's result; only the jobs actually updated get their log and outbox row. Retry rows are due later, so they
+    // raise no OutboxSignal: the relays' poll finds them once due.
     private const string OutcomeSql = """
         WITH outcome AS (
             SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::int[], $5::timestamptz[], $6::timestamptz[], $7::text[], $8::text[])

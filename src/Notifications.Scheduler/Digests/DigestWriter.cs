@@ -1,4 +1,5 @@
 using Notifications.Domain.Model;
+using Notifications.Domain.Persistence;
 using Notifications.Scheduler.Jobs;
 using Npgsql;
 using NpgsqlTypes;
@@ -22,6 +23,7 @@ internal readonly record struct DigestWriteResult(int Digests, int FoldedJobs);
 /// <c>digested</c> into a new digest job; the digest job (<c>queued</c>, its period key and item limit) and its outbox
 /// row are written only when at least one job was folded; a schedule's <c>next_due_at</c> advances either way, and its
 /// <c>last_sent_at</c> when a digest went out. Users with email disabled or muted get no digest; their jobs stay pending.
+/// When digests were written, the relays are signalled as the transaction commits.
 /// </summary>
 /// <remarks>
 /// The unique index on (user_id, digest_period_key) turns a second digest for a period into an error that rolls the
@@ -119,8 +121,16 @@ internal static class DigestWriter
         command.Parameters.Add(new NpgsqlParameter("traceparent", NpgsqlDbType.Text) { Value = (object?)OutboxRows.TraceParent ?? DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter("tracestate", NpgsqlDbType.Text) { Value = (object?)OutboxRows.TraceState ?? DBNull.Value });
 
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        return new DigestWriteResult(reader.GetInt32(0), reader.GetInt32(1));
+        DigestWriteResult written;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            written = new DigestWriteResult(reader.GetInt32(0), reader.GetInt32(1));
+        }
+        if (written.Digests > 0)
+        {
+            await OutboxSignal.RaiseOnCommitAsync(connection, transaction, cancellationToken);
+        }
+        return written;
     }
 }

@@ -11,7 +11,7 @@ internal static class JobRequeue
     /// <summary>
     /// Within the caller's transaction (which holds the jobs' row locks): sets <paramref name="jobs"/> queued — counting a
     /// stuck-job recovery when <paramref name="countRecovery"/> — and inserts their outbox rows in list order, which is
-    /// the order the relay hands them out.
+    /// the order the relay hands them out; the relays are signalled when the transaction commits.
     /// </summary>
     public static async Task RequeueAsync(
         NpgsqlConnection connection,
@@ -46,6 +46,9 @@ internal static class JobRequeue
         command.Parameters.AddWithValue("payloads", jobs.Select(job => OutboxRows.Payload(job.ToDeliveryJob(now), now)).ToArray());
         command.Parameters.Add(new NpgsqlParameter("traceparent", NpgsqlDbType.Text) { Value = (object?)OutboxRows.TraceParent ?? DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter("tracestate", NpgsqlDbType.Text) { Value = (object?)OutboxRows.TraceState ?? DBNull.Value });
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        if (await command.ExecuteNonQueryAsync(cancellationToken) > 0)
+        {
+            await OutboxSignal.RaiseOnCommitAsync(connection, transaction, cancellationToken);
+        }
     }
 }

@@ -49,6 +49,27 @@ public sealed class DigestDispatchTests(TestServers servers)
     }
 
     [Fact]
+    public async Task DueSchedule_SignalsTheOutboxRelaysAsItsDigestCommits_AndOneWithNothingPendingDoesNot()
+    {
+        await using var host = await CronJobsHost.StartAsync(servers);
+        await using var relays = await OutboxSignalListener.StartAsync(host.ConnectionString);
+        var idle = await host.Data.UserAsync(Now);
+        await host.Data.ScheduleAsync(idle, DueAt);
+
+        await host.RunAsync(CronJobCatalog.DigestDispatch);
+        Assert.Empty(await host.Data.DigestsOfAsync(idle));
+        Assert.Equal(0, await relays.CountSignalsBeforeMarkerAsync());
+
+        var busy = await host.Data.UserAsync(Now);
+        await host.Data.PendingDigestJobsAsync(busy, Now.AddHours(-1), count: 2);
+        await host.Data.ScheduleAsync(busy, DueAt);
+        await host.RunAsync(CronJobCatalog.DigestDispatch);
+
+        Assert.Single(await host.Data.DigestsOfAsync(busy));
+        Assert.Equal(1, await relays.CountSignalsBeforeMarkerAsync());
+    }
+
+    [Fact]
     public async Task MoreItemsThanMaxItems_AllAreFoldedAndTheDigestListsMaxItems()
     {
         await using var host = await CronJobsHost.StartAsync(servers);

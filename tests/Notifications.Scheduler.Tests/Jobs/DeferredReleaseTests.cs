@@ -75,6 +75,23 @@ public sealed class DeferredReleaseTests(TestServers servers)
     }
 
     [Fact]
+    public async Task ReleasingJobs_SignalsTheOutboxRelaysAsTheBatchCommits_AndARunThatReleasesNothingDoesNot()
+    {
+        await using var host = await CronJobsHost.StartAsync(servers);
+        await using var relays = await OutboxSignalListener.StartAsync(host.ConnectionString);
+        var user = await host.Data.UserAsync(Now);
+
+        await host.RunAsync(CronJobCatalog.DeferredRelease);
+        Assert.Equal(0, await relays.CountSignalsBeforeMarkerAsync());
+
+        var job = await host.Data.JobAsync(user, DeliveryJobStatus.Deferred, Now.AddHours(-1), Now.AddMinutes(-1), channel: DeliveryChannel.InApp);
+        await host.RunAsync(CronJobCatalog.DeferredRelease);
+
+        Assert.Equal(DeliveryJobStatus.Queued, (await host.Data.GetJobAsync(job)).Status);
+        Assert.Equal(1, await relays.CountSignalsBeforeMarkerAsync());
+    }
+
+    [Fact]
     public async Task OtherStatuses_AreNotTouched()
     {
         await using var host = await CronJobsHost.StartAsync(servers);

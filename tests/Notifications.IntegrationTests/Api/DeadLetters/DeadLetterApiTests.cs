@@ -147,6 +147,18 @@ public sealed class DeadLetterApiTests(TestServers servers) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Requeue_SignalsTheOutboxRelaysOfEveryReplica()
+    {
+        var deadLetter = await SeedDeadLetterAsync(DeliveryErrorType.Transient, DeliveryChannel.InApp, _now.AddHours(-1));
+        await using var otherReplica = await OutboxSignalListener.StartAsync(_database);
+
+        var response = await AdminClient().PostAsync($"/api/admin/dlq/{deadLetter.Id}/requeue", null, Cancellation);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await otherReplica.NextSignalAsync();
+    }
+
+    [Fact]
     public async Task Requeue_Twice_TheSecondAnswers409NamingTheJobsStatus_AndNothingIsEnqueuedTwice()
     {
         var deadLetter = await SeedDeadLetterAsync(DeliveryErrorType.Permanent, DeliveryChannel.InApp, _now.AddHours(-1));

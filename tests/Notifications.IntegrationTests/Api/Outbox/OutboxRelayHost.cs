@@ -28,6 +28,8 @@ internal sealed class OutboxRelayHost(IHost host) : IAsyncDisposable
         return new OutboxRelayHost(host);
     }
 
+    public IServiceProvider Services => host.Services;
+
     public async ValueTask DisposeAsync()
     {
         await host.StopAsync(CancellationToken.None);

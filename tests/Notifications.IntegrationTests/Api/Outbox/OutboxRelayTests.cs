@@ -1,6 +1,10 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Notifications.Api.Outbox;
 using Notifications.Domain.Messaging;
 using Notifications.Domain.Model;
+using Notifications.Domain.Persistence;
+using Npgsql;
 using static Notifications.IntegrationTests.Api.Outbox.OutboxTestData;
 
 namespace Notifications.IntegrationTests.Api.Outbox;
@@ -10,6 +14,8 @@ public sealed class OutboxRelayTests(TestServers servers)
 {
     /// <summary>Long enough that only a Postgres notification (or the first pass at start) can explain a dispatch.</summary>
     private static readonly TimeSpan NeverPoll = TimeSpan.FromMinutes(30);
+
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task Relay_AppendsEachRowToItsChannelsStreamWithTheMessageFields_AndMarksItDispatched()
@@ -35,17 +41,70 @@ public sealed class OutboxRelayTests(TestServers servers)
     }
 
     [Fact]
-    public async Task Relay_WaitingForWork_IsWokenByTheNotificationOfACommittedInsert()
+    public async Task Relay_WaitingForWork_IsWokenByAnotherProcesssNotification()
     {
         var database = await TestDatabase.CreateMigratedDatabaseAsync(servers.Postgres);
         await using var relay = await OutboxRelayHost.StartAsync(database, servers.Redis.ConnectionString, NeverPoll);
-        // The relay listens before its first pass, so once this row is out it is waiting on the notification.
+        await using var otherProcess = NpgsqlDataSource.Create(database);
+        await WaitForListeningBackendAsync(otherProcess, except: null);
+        // Once this row is out, the relay is waiting.
         await InsertJobsAsync(database, 1);
+        await OutboxSignal.RaiseAsync(otherProcess, Cancellation);
         await WaitUntilAsync(async () => await UndispatchedCountAsync(database) == 0, "the first row is dispatched");
 
         var later = await InsertJobsAsync(database, 1, DeliveryChannel.Email);
+        await OutboxSignal.RaiseAsync(otherProcess, Cancellation);
 
-        await WaitUntilAsync(async () => await UndispatchedCountAsync(database) == 0, "the row inserted while waiting is dispatched");
+        await WaitUntilAsync(async () => await UndispatchedCountAsync(database) == 0, "the row signalled while waiting is dispatched");
+        var email = await StreamEntriesAsync(servers.Redis.ConnectionString, DeliveryChannel.Email);
+        Assert.Equal(later[0], Assert.Single(email, message => message.JobId == later[0].JobId));
+    }
+
+    [Fact]
+    public async Task Relay_WaitingForWork_IsWokenInProcess_WithoutAPostgresNotification()
+    {
+        var database = await TestDatabase.CreateMigratedDatabaseAsync(servers.Postgres);
+        await using var relay = await OutboxRelayHost.StartAsync(database, servers.Redis.ConnectionString, NeverPoll);
+        var relayWake = relay.Services.GetRequiredService<OutboxRelayWake>();
+        await using (var dataSource = NpgsqlDataSource.Create(database))
+        {
+            // Once it listens it has made its start-up passes: after the one that sends this row out, it waits.
+            await WaitForListeningBackendAsync(dataSource, except: null);
+        }
+        await InsertJobsAsync(database, 1);
+        relayWake.Set();
+        await WaitUntilAsync(async () => await UndispatchedCountAsync(database) == 0, "the first row is dispatched");
+
+        var later = await InsertJobsAsync(database, 1, DeliveryChannel.Email);
+        relayWake.Set();
+
+        await WaitUntilAsync(async () => await UndispatchedCountAsync(database) == 0, "the row is dispatched once the relay is woken");
+        var email = await StreamEntriesAsync(servers.Redis.ConnectionString, DeliveryChannel.Email);
+        Assert.Equal(later[0], Assert.Single(email, message => message.JobId == later[0].JobId));
+    }
+
+    [Fact]
+    public async Task Relay_ListeningConnectionKilled_ListensAgain_AndIsWokenByTheNextNotification()
+    {
+        var database = await TestDatabase.CreateMigratedDatabaseAsync(servers.Postgres);
+        await using var relay = await OutboxRelayHost.StartAsync(database, servers.Redis.ConnectionString, NeverPoll);
+        await using var admin = NpgsqlDataSource.Create(database);
+        var killed = await WaitForListeningBackendAsync(admin, except: null);
+
+        await using (var terminate = admin.CreateCommand($"SELECT pg_terminate_backend({killed})"))
+        {
+            await terminate.ExecuteNonQueryAsync(Cancellation);
+        }
+        await WaitForListeningBackendAsync(admin, except: killed);
+        // Its first pass after listening again has run once this row, written after the new LISTEN, is out.
+        await InsertJobsAsync(database, 1);
+        await OutboxSignal.RaiseAsync(admin, Cancellation);
+        await WaitUntilAsync(async () => await UndispatchedCountAsync(database) == 0, "the first row after the reconnect is dispatched");
+
+        var later = await InsertJobsAsync(database, 1, DeliveryChannel.Email);
+        await OutboxSignal.RaiseAsync(admin, Cancellation);
+
+        await WaitUntilAsync(async () => await UndispatchedCountAsync(database) == 0, "the row signalled after the reconnect is dispatched");
         var email = await StreamEntriesAsync(servers.Redis.ConnectionString, DeliveryChannel.Email);
         Assert.Equal(later[0], Assert.Single(email, message => message.JobId == later[0].JobId));
     }
@@ -74,6 +133,24 @@ public sealed class OutboxRelayTests(TestServers servers)
         await WaitUntilAsync(async () => await UndispatchedCountAsync(database) == 0, "the row is dispatched once due");
         email = await StreamEntriesAsync(servers.Redis.ConnectionString, DeliveryChannel.Email);
         Assert.Equal(later[0], Assert.Single(email, message => message.JobId == later[0].JobId));
+    }
+
+    /// <summary>Waits until a backend of the relay has LISTENed on the channel (other than <paramref name="except"/>); returns its pid.</summary>
+    private static async Task<int> WaitForListeningBackendAsync(NpgsqlDataSource dataSource, int? except)
+    {
+        int? pid = null;
+        await WaitUntilAsync(
+            async () =>
+            {
+                await using var command = dataSource.CreateCommand(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = $1 AND pid <> $2");
+                command.Parameters.AddWithValue($"LISTEN {OutboxSignal.ChannelName}");
+                command.Parameters.AddWithValue(except ?? 0);
+                pid = (int?)await command.ExecuteScalarAsync(Cancellation);
+                return pid is not null;
+            },
+            "the relay listens");
+        return pid!.Value;
     }
 
     [Fact]
