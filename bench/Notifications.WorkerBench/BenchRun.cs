@@ -54,7 +54,7 @@ internal sealed class BenchRun(NpgsqlDataSource dataSource, IDatabase redis, Del
             }
             await Task.WhenAll(chunk.Select(index => AppendAsync(jobs[index])));
         }
-        await WaitUntilSentAsync(jobs, cancellationToken);
+        await WaitUntilSentAsync(jobs, worker, cancellationToken);
         var elapsed = started.Elapsed;
         return await ResultAsync(jobs, appendedAt, elapsed, memory.Stop(), worker.CpuTime() - cpuBefore, ServersCpu() - serversBefore, cancellationToken);
     }
@@ -81,7 +81,7 @@ internal sealed class BenchRun(NpgsqlDataSource dataSource, IDatabase redis, Del
             await Task.Delay(1, cancellationToken);
         }
         await Task.WhenAll(pending);
-        await WaitUntilSentAsync(jobs, cancellationToken);
+        await WaitUntilSentAsync(jobs, worker, cancellationToken);
         var elapsed = started.Elapsed;
         return await ResultAsync(jobs, appendedAt, elapsed, memory.Stop(), worker.CpuTime() - cpuBefore, ServersCpu() - serversBefore, cancellationToken);
     }
@@ -100,25 +100,66 @@ internal sealed class BenchRun(NpgsqlDataSource dataSource, IDatabase redis, Del
         return redis.ExecuteAsync("XADD", arguments);
     }
 
-    private async Task WaitUntilSentAsync(IReadOnlyList<DeliveryJob> jobs, CancellationToken cancellationToken)
+    /// <summary>
+    /// Polls until every job is sent. The bench runs no outbox relay and no scheduler, so a job that ends anything but
+    /// sent (a retry, a deferral, a dead letter, a skip) never comes back: the run stops at once and says why.
+    /// </summary>
+    private async Task WaitUntilSentAsync(IReadOnlyList<DeliveryJob> jobs, WorkerProcess worker, CancellationToken cancellationToken)
     {
         var ids = jobs.Select(job => job.Id).ToArray();
         var deadline = DateTimeOffset.UtcNow + DrainTimeout;
         while (true)
         {
-            await using var command = dataSource.CreateCommand("SELECT count(*) FROM delivery_jobs WHERE id = ANY($1) AND status = 'sent'");
-            command.Parameters.Add(new NpgsqlParameter { Value = ids });
-            var sent = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+            var statuses = new Dictionary<string, long>(StringComparer.Ordinal);
+            await using (var command = dataSource.CreateCommand("SELECT status, count(*) FROM delivery_jobs WHERE id = ANY($1) GROUP BY status"))
+            {
+                command.Parameters.Add(new NpgsqlParameter { Value = ids });
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    statuses[reader.GetString(0)] = reader.GetInt64(1);
+                }
+            }
+            var sent = statuses.GetValueOrDefault("sent");
             if (sent == ids.Length)
             {
                 return;
             }
+            if (statuses.Keys.Any(status => status is not ("queued" or "processing" or "sent")))
+            {
+                throw new InvalidOperationException(
+                    $"Jobs left the queue without being sent ({Describe(statuses)}); they would never come back here.{Environment.NewLine}" +
+                    $"Their last delivery log entries:{Environment.NewLine}{await FailuresAsync(ids, cancellationToken)}{Environment.NewLine}" +
+                    $"The worker's output:{Environment.NewLine}{worker.OutputTail}");
+            }
             if (DateTimeOffset.UtcNow > deadline)
             {
-                throw new TimeoutException($"Only {sent} of {ids.Length} jobs were sent within {DrainTimeout}.");
+                throw new TimeoutException(
+                    $"Only {sent} of {ids.Length} jobs were sent within {DrainTimeout} ({Describe(statuses)}).{Environment.NewLine}" +
+                    $"The worker's output:{Environment.NewLine}{worker.OutputTail}");
             }
             await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
         }
+    }
+
+    private static string Describe(Dictionary<string, long> statuses) =>
+        string.Join(", ", statuses.OrderByDescending(pair => pair.Value).Select(pair => $"{pair.Value} {pair.Key}"));
+
+    private async Task<string> FailuresAsync(Guid[] ids, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT count(*), outcome, provider, coalesce(error, '') FROM delivery_logs
+            WHERE job_id = ANY($1) AND outcome <> 'sent'
+            GROUP BY outcome, provider, error ORDER BY count(*) DESC LIMIT 5
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = ids });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var lines = new List<string>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            lines.Add($"  {reader.GetInt64(0)} × {reader.GetString(1)} from {reader.GetString(2)}: {reader.GetString(3)}");
+        }
+        return lines.Count == 0 ? "  none" : string.Join(Environment.NewLine, lines);
     }
 
     /// <summary>The run ends when the last job was sent (its processed_at), not when the poll noticed.</summary>

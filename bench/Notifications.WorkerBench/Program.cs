@@ -3,6 +3,7 @@ using Notifications.Domain;
 using Notifications.Domain.Model;
 using Notifications.Domain.Persistence;
 using Notifications.Testing;
+using Notifications.Testing.Fakes;
 using Notifications.WorkerBench;
 using Npgsql;
 using StackExchange.Redis;
@@ -11,8 +12,16 @@ using StackExchange.Redis;
 // seeded with COPY, the worker process as it ships, and entries appended as the outbox relay would append them.
 //   dotnet run -c Release --project bench/Notifications.WorkerBench -- --Jobs 60000                      (drain: jobs/s)
 //   dotnet run -c Release --project bench/Notifications.WorkerBench -- --Mode rate --Rate 1000           (queue-to-sent latency)
-//   … --Channel email --WorkerSettings:Email:Quota:DailyLimit=1000000 …                                 (once the worker delivers email)
-var options = new ConfigurationBuilder().AddCommandLine(args).Build().Get<WorkerBenchOptions>() ?? new WorkerBenchOptions();
+//   dotnet run -c Release --project bench/Notifications.WorkerBench -- --Channel email --Jobs 30000 --MaxConcurrency 64
+// Email runs send through the worker's Resend client to a fake Resend API in this process (--EmailProvider dev-mailbox
+// writes Postgres rows instead), with the quota and the per-user rate limit off. Any worker setting can be given as
+// --WorkerSettings:<key>=<value>, with ':' or '__' between the parts (--WorkerSettings:Email:UserRateLimit:Enabled=true).
+var configuration = new ConfigurationBuilder().AddCommandLine(args).Build();
+var options = configuration.Get<WorkerBenchOptions>() ?? new WorkerBenchOptions();
+if (options.EmailProvider is not (WorkerBenchOptions.ResendProvider or WorkerBenchOptions.DevMailboxProvider))
+{
+    throw new ArgumentException($"--EmailProvider must be '{WorkerBenchOptions.ResendProvider}' or '{WorkerBenchOptions.DevMailboxProvider}' (was '{options.EmailProvider}').");
+}
 using var cancellation = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancellation.Cancel(); };
 var token = cancellation.Token;
@@ -34,16 +43,13 @@ try
     var warmup = await seeder.CreateJobsAsync(options.WarmupJobs, token);
     var measured = await seeder.CreateJobsAsync(measuredCount, token);
 
-    var settings = new Dictionary<string, string>(options.WorkerSettings, StringComparer.Ordinal)
-    {
-        [$"ConnectionStrings:{ResourceNames.Database}"] = database,
-        [$"ConnectionStrings:{ResourceNames.Redis}"] = redisServer.ConnectionString,
-        [$"Worker:Channels:{options.Channel}:SendRateLimit"] = "0",
-        [$"Worker:Channels:{options.Channel}:MaxConcurrency"] = options.MaxConcurrency.ToString(),
-    };
+    await using var resend = channel == DeliveryChannel.Email && options.EmailProvider == WorkerBenchOptions.ResendProvider
+        ? await FakeResendServer.StartNewAsync()
+        : null;
+    var settings = WorkerSettings.For(configuration, options, database, redisServer.ConnectionString, resend?.BaseUrl);
     await using var worker = await WorkerProcess.StartAsync(new Projects.Notifications_EmailWorker(), FreeTcpPort(), settings, token);
     Console.WriteLine($"worker pid {worker.ProcessId}, channel {options.Channel}, {options.Users} users, max concurrency {options.MaxConcurrency}, " +
-        $"{Environment.ProcessorCount} cores; warming up with {warmup.Count} jobs");
+        $"{Environment.ProcessorCount} cores{(channel == DeliveryChannel.Email ? $", email provider {settings["Email:Provider"]}" : "")}; warming up with {warmup.Count} jobs");
 
     var redisPort = redisServer.ConnectionString.Split(',')[0].Split(':')[^1];
     var run = new BenchRun(dataSource, redis.GetDatabase(), channel, commandLine =>

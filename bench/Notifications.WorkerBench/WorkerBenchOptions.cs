@@ -1,6 +1,9 @@
 namespace Notifications.WorkerBench;
 
-/// <summary>Bound from the command line, e.g. <c>--Jobs 60000 --Mode drain --MaxConcurrency 32</c>.</summary>
+/// <summary>
+/// Bound from the command line, e.g. <c>--Jobs 60000 --Mode drain --MaxConcurrency 32</c>. Settings for the worker
+/// process itself (<c>--WorkerSettings:…</c>) are read by <see cref="WorkerSettings"/>, not bound here.
+/// </summary>
 internal sealed class WorkerBenchOptions
 {
     /// <summary>
@@ -23,8 +26,15 @@ internal sealed class WorkerBenchOptions
     /// <summary>Recipients the jobs are spread over.</summary>
     public int Users { get; set; } = 1000;
 
-    /// <summary><c>in_app</c>, or <c>email</c> once the worker has an email deliverer (configure it with <see cref="WorkerSettings"/>).</summary>
+    /// <summary><c>in_app</c> or <c>email</c>.</summary>
     public string Channel { get; set; } = "in_app";
+
+    /// <summary>
+    /// The email channel's provider: <c>resend</c> (default: the worker's Resend client against a fake Resend API served
+    /// by the bench on a loopback port, so the run includes the real HTTP path) or <c>dev-mailbox</c> (a row per email
+    /// in Postgres).
+    /// </summary>
+    public string EmailProvider { get; set; } = ResendProvider;
 
     /// <summary>
     /// The channel's <c>Worker:Channels:&lt;channel&gt;:MaxConcurrency</c> for the run (shipped: 32 for in-app; the default
@@ -32,9 +42,6 @@ internal sealed class WorkerBenchOptions
     /// </summary>
     public int MaxConcurrency { get; set; } = 32;
 
-    /// <summary>
-    /// More settings for the worker process, as configuration keys, e.g.
-    /// <c>--WorkerSettings:Email:Quota:DailyLimit=1000000</c>; they become its environment variables.
-    /// </summary>
-    public Dictionary<string, string> WorkerSettings { get; set; } = new(StringComparer.Ordinal);
+    public const string ResendProvider = "resend";
+    public const string DevMailboxProvider = "dev-mailbox";
 }
