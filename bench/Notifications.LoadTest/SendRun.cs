@@ -14,6 +14,9 @@ namespace Notifications.LoadTest;
 internal sealed class SendRun(ProducerClient client, LoadTestOptions options)
 {
     private static readonly MediaTypeHeaderValue Json = new("application/json");
+
+    /// <summary>How long after the run's duration an open-loop request may still start.</summary>
+    private static readonly TimeSpan StartDeadlineAfterRun = TimeSpan.FromSeconds(5);
     private long _sequence;
 
     private bool IsBatch => string.Equals(options.Scenario, "batch", StringComparison.OrdinalIgnoreCase);
@@ -46,15 +49,25 @@ internal sealed class SendRun(ProducerClient client, LoadTestOptions options)
             {
                 await Task.Delay(wait, cancellationToken);
             }
-            requests.Add(SendScheduledAsync(due, inFlight, recorder, stopwatch, cancellationToken));
+            requests.Add(SendScheduledAsync(due, duration + StartDeadlineAfterRun, inFlight, recorder, stopwatch, cancellationToken));
         }
         await Task.WhenAll(requests);
     }
 
-    /// <summary>Latency counts from the scheduled start, so time spent waiting for a free connection is not hidden.</summary>
-    private async Task SendScheduledAsync(TimeSpan due, SemaphoreSlim inFlight, RunRecorder recorder, Stopwatch stopwatch, CancellationToken cancellationToken)
+    /// <summary>
+    /// Latency counts from the scheduled start, so time spent waiting for a free connection is not hidden. A request still
+    /// without a connection at <paramref name="startBy"/> is counted as an error instead of sent: offered more than the API
+    /// can take, the run ends shortly after its duration instead of working through the backlog.
+    /// </summary>
+    private async Task SendScheduledAsync(
+        TimeSpan due, TimeSpan startBy, SemaphoreSlim inFlight, RunRecorder recorder, Stopwatch stopwatch, CancellationToken cancellationToken)
     {
-        await inFlight.WaitAsync(cancellationToken);
+        var timeLeft = startBy - stopwatch.Elapsed;
+        if (!await inFlight.WaitAsync(timeLeft > TimeSpan.Zero ? timeLeft : TimeSpan.Zero, cancellationToken))
+        {
+            recorder.Failed(stopwatch.Elapsed - due, "not sent (every connection busy until the run ended)");
+            return;
+        }
         try
         {
             await SendOneAsync(recorder, stopwatch, due, cancellationToken);
