@@ -149,12 +149,14 @@ public sealed class AppHostTestHost : IAsyncLifetime
             : throw new ArgumentException($"The AppHost has no resource '{resourceName}'.", nameof(resourceName));
 
     /// <summary>Sends SIGINT (Ctrl+C) to the AppHost and waits for it to exit; returns its exit code.</summary>
-    public async Task<int> InterruptAsync()
+    public Task<int> InterruptAsync() => StopAsync(NativeMethods.SigInt, "SIGINT");
+
+    private async Task<int> StopAsync(int signal, string signalName)
     {
         var process = _process ?? throw new InvalidOperationException("The AppHost has not started.");
         if (!process.HasExited)
         {
-            NativeMethods.SendSignal(process.Id, NativeMethods.SigInt);
+            NativeMethods.SendSignal(process.Id, signal);
             using var timeout = new CancellationTokenSource(StopTimeout);
             try
             {
@@ -162,7 +164,7 @@ public sealed class AppHostTestHost : IAsyncLifetime
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"The AppHost did not stop within {StopTimeout.TotalMinutes} min of SIGINT:{Environment.NewLine}{Output}");
+                throw new TimeoutException($"The AppHost did not stop within {StopTimeout.TotalMinutes} min of {signalName}:{Environment.NewLine}{Output}");
             }
         }
 
@@ -175,7 +177,8 @@ public sealed class AppHostTestHost : IAsyncLifetime
         {
             try
             {
-                await InterruptAsync();
+                // SIGTERM, not SIGINT: a test run started from a background shell inherits SIGINT as ignored, and .NET keeps it so.
+                await StopAsync(NativeMethods.SigTerm, "SIGTERM");
             }
             catch (TimeoutException)
             {
