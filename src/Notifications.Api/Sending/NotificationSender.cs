@@ -194,18 +194,12 @@ internal sealed partial class NotificationSender(
             }
         }
 
-        await WriteAsync(connection, transaction, rows, idempotency: null, responseJson: [], now, options.Value.IdempotencyKeyLifetime, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        if (rows.OutboxCount > 0)
-        {
-            outboxWakeup.Signal();
-        }
+        await WriteAndCommitAsync(connection, transaction, rows, idempotency: null, responseJson: [], now, cancellationToken);
 
         foreach (var (index, response) in accepted)
         {
             results[index] = new SendResult.Accepted(JsonSerializer.SerializeToUtf8Bytes(response, SendJsonContext.Default.SendNotificationResponse));
         }
-        Counted(rows);
         return results;
     }
 
@@ -273,14 +267,7 @@ internal sealed partial class NotificationSender(
                 new SendBatchResponse(rows.NotificationCount, drafts.Count - rows.NotificationCount, results),
                 SendJsonContext.Default.SendBatchResponse);
 
-        await WriteAsync(connection, transaction, rows, idempotency, json, now, options.Value.IdempotencyKeyLifetime, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        if (rows.OutboxCount > 0)
-        {
-            outboxWakeup.Signal();
-        }
-
-        Counted(rows);
+        await WriteAndCommitAsync(connection, transaction, rows, idempotency, json, now, cancellationToken);
         activity?.SetTag("notifications.accepted", rows.NotificationCount);
         return new SendResult.Accepted(json);
     }
@@ -299,8 +286,22 @@ internal sealed partial class NotificationSender(
         return new SendNotificationResponse(notificationId, draft.UserId, SnakeCaseEnum<NotificationPriority>.ToName(plan.Priority), jobs, plan.Skipped);
     }
 
-    private void Counted(RowsToWrite rows)
+    /// <summary>Writes the rows (and the key), commits, wakes the relays for rows due now, and counts what was accepted.</summary>
+    private async Task WriteAndCommitAsync(
+        NpgsqlConnection connection,
+        NpgsqlTransaction transaction,
+        RowsToWrite rows,
+        IdempotencyRequest? idempotency,
+        byte[] responseJson,
+        DateTimeOffset now,
+        CancellationToken cancellationToken)
     {
+        await WriteAsync(connection, transaction, rows, idempotency, responseJson, now, options.Value.IdempotencyKeyLifetime, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        if (rows.OutboxCount > 0)
+        {
+            outboxWakeup.Signal();
+        }
         AcceptedNotifications.Add(rows.NotificationCount);
         CreatedJobs.Add(rows.JobCount);
         Log.Accepted(logger, rows.NotificationCount, rows.JobCount, rows.OutboxCount);
