@@ -480,10 +480,6 @@ internal sealed partial class ChannelConsumer : BackgroundService
         var (traceParent, traceState) = Activity.Current is { } current
             ? (current.Id, current.TraceStateString)
             : (message.TraceParent, message.TraceState);
-        if (_rateLimiter is not null)
-        {
-            await _rateLimiter.AcquireAsync(abort);
-        }
         await _concurrency.WaitAsync(abort);
         try
         {
@@ -550,6 +546,7 @@ internal sealed partial class ChannelConsumer : BackgroundService
         {
             Notification = claimed.Notification,
             Recipient = claimed.User,
+            SendPermit = _rateLimiter is null ? null : _rateLimiter.AcquireAsync,
         };
         var attemptTimeout = _options.Lease / 2;
         using var timeout = new CancellationTokenSource(attemptTimeout, _timeProvider);

@@ -5,7 +5,7 @@ using StackExchange.Redis;
 namespace Notifications.EmailWorker.Consuming;
 
 /// <summary>
-/// The global send rate limit of one channel: at most <c>limit</c> attempts start in each second (numbered from the Unix
+/// The global send rate limit of one channel: at most <c>limit</c> provider calls start in each second (numbered from the Unix
 /// epoch) across every worker replica, counted in Redis. Each worker takes permits in small blocks, so it asks Redis
 /// about once per block rather than per attempt; permits are only good in their own second.
 /// </summary>
@@ -39,8 +39,8 @@ internal sealed partial class SendRateLimiter(
     private long _localSecond = -1;
     private int _localPermits;
 
-    /// <summary>Waits until this worker may start one attempt on the channel.</summary>
-    public async Task AcquireAsync(CancellationToken cancellationToken)
+    /// <summary>Waits until this worker may call the channel's provider once more.</summary>
+    public async ValueTask AcquireAsync(CancellationToken cancellationToken)
     {
         while (true)
         {

@@ -19,8 +19,9 @@ public sealed class WorkerOptions
     public int MaxConcurrency { get; set; } = 5;
 
     /// <summary>
-    /// Delivery attempts started per second on each channel, across every worker replica (counted in Redis); 0 means
-    /// unlimited. Default 50.
+    /// Provider calls started per second on each channel, across every worker replica (counted in Redis); 0 means
+    /// unlimited. Attempts settled without a provider call (skipped, deferred by the email quota or the user's rate
+    /// limit) do not count. Default 50.
     /// </summary>
     public int SendRateLimit { get; set; } = 50;
 

@@ -18,4 +18,18 @@ public sealed record DeliveryAttempt(DeliveryJob Job, int Number)
 
     /// <summary>The job's user (address, email switches), loaded with the claim like <see cref="Notification"/>; the consumer always sets it.</summary>
     public User? Recipient { get; init; }
+
+    /// <summary>
+    /// Waits for the channel's global send rate limit; null when the channel has none. Set by the consumer and awaited
+    /// through <see cref="WaitForSendPermitAsync"/>.
+    /// </summary>
+    public Func<CancellationToken, ValueTask>? SendPermit { get; init; }
+
+    /// <summary>
+    /// Waits until the channel's send rate limit lets this attempt call its provider. A deliverer awaits it right before
+    /// the provider call, so attempts settled without one (skipped, deferred by the quota) never spend a permit and never
+    /// wait behind the limit.
+    /// </summary>
+    public ValueTask WaitForSendPermitAsync(CancellationToken cancellationToken) =>
+        SendPermit?.Invoke(cancellationToken) ?? ValueTask.CompletedTask;
 }

@@ -13,7 +13,7 @@ namespace Notifications.EmailWorker.Email;
 /// The email channel: for a claimed job, loads the recipient and content, skips on purpose (email off, muted, no
 /// address, unsubscribed), renders, checks the user's rate limit and takes a quota slot (high and critical priority
 /// bypass the quota but are counted; critical also bypasses the rate limit), then sends once through the configured
-/// provider. A slot and a rate-limit place are given back when the email is not sent, so the counters mean "sent".
+/// provider, taking the channel's send permit only then (a deferral never waits behind the send rate limit). A slot and a rate-limit place are given back when the email is not sent, so the counters mean "sent".
 /// Provider refusals and network failures are results, never exceptions.
 /// </summary>
 internal sealed partial class EmailDeliverer(
@@ -69,29 +69,16 @@ internal sealed partial class EmailDeliverer(
         }
 
         DeliveryResult result;
-        using (var activity = WorkerTelemetry.ActivitySource.StartActivity($"email.send {sender.Name}", ActivityKind.Client))
+        try
         {
-            activity?.SetTag("email.provider", sender.Name);
-            var started = Stopwatch.GetTimestamp();
-            try
-            {
-                result = await sender.SendAsync(message, cancellationToken);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                // Shutting down mid-call: the job is attempted again, and takes its slot again then.
-                await GiveBackAsync(job, attempt.IdempotencyKey, decision, rateCounted);
-                throw;
-            }
-            var outcome = Outcome(result);
-            activity?.SetTag("email.outcome", outcome);
-            if (result is not DeliveryResult.Sent)
-            {
-                activity?.SetStatus(ActivityStatusCode.Error, Error(result));
-            }
-            var tags = new TagList { { "provider", sender.Name }, { "outcome", outcome } };
-            EmailMetrics.ProviderResults.Add(1, tags);
-            EmailMetrics.ProviderDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, tags);
+            await attempt.WaitForSendPermitAsync(cancellationToken);
+            result = await SendAsync(message, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Shutting down: the job is attempted again, and takes its slot again then.
+            await GiveBackAsync(job, attempt.IdempotencyKey, decision, rateCounted);
+            throw;
         }
 
         if (result is DeliveryResult.Sent sent)
@@ -106,6 +93,25 @@ internal sealed partial class EmailDeliverer(
             EmailMetrics.QuotaDeferrals.Add(1, new KeyValuePair<string, object?>("reason", "provider_quota"));
             await LockQuotaAsync(providerQuota.RetryAt);
         }
+        return result;
+    }
+
+    /// <summary>The provider call, in its own client span and measured.</summary>
+    private async Task<DeliveryResult> SendAsync(EmailMessage message, CancellationToken cancellationToken)
+    {
+        using var activity = WorkerTelemetry.ActivitySource.StartActivity($"email.send {sender.Name}", ActivityKind.Client);
+        activity?.SetTag("email.provider", sender.Name);
+        var started = Stopwatch.GetTimestamp();
+        var result = await sender.SendAsync(message, cancellationToken);
+        var outcome = Outcome(result);
+        activity?.SetTag("email.outcome", outcome);
+        if (result is not DeliveryResult.Sent)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, Error(result));
+        }
+        var tags = new TagList { { "provider", sender.Name }, { "outcome", outcome } };
+        EmailMetrics.ProviderResults.Add(1, tags);
+        EmailMetrics.ProviderDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, tags);
         return result;
     }
 

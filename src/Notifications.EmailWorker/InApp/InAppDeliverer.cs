@@ -47,6 +47,7 @@ internal sealed class InAppDeliverer(IDatabase redis, UnreadNotificationCounts u
             notification.CreatedAt,
             unread).ToJson();
 
+        await attempt.WaitForSendPermitAsync(cancellationToken);
         try
         {
             await redis.PublishAsync(RedisKeys.UserEvents(notification.UserId), json)

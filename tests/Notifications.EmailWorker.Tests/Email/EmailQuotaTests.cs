@@ -93,6 +93,39 @@ public sealed class EmailQuotaTests(TestServers servers) : IAsyncDisposable
     }
 
     [Fact]
+    public async Task SendPermit_IsTakenOnlyByEmailsThatReachTheProvider_SoDeferralsAndSkipsNeverWaitBehindTheRateLimit()
+    {
+        var worker = (await WorkersAsync(1, new() { ["Email:Quota:DailyLimit"] = "1" }))[0];
+        var user = await Data.UserAsync();
+        var permits = 0;
+        DeliveryAttempt Counted(DeliveryAttempt attempt) => attempt with
+        {
+            SendPermit = _ =>
+            {
+                Interlocked.Increment(ref permits);
+                return ValueTask.CompletedTask;
+            },
+        };
+
+        Assert.IsType<DeliveryResult.Sent>(await worker.Deliverer.DeliverAsync(Counted((await Data.EmailsAsync(user, 1))[0]), Cancellation));
+        Assert.Equal(1, permits);
+
+        // The limit is reached (Redis refuses and locks), then the lock is known locally: neither asks for a permit.
+        foreach (var attempt in await Data.EmailsAsync(user, 2))
+        {
+            Assert.IsType<DeliveryResult.QuotaExceeded>(await worker.Deliverer.DeliverAsync(Counted(attempt), Cancellation));
+        }
+        var emailOff = await Data.UserAsync(emailEnabled: false);
+        Assert.IsType<DeliveryResult.Skipped>(await worker.Deliverer.DeliverAsync(Counted(await Data.EmailAsync(emailOff)), Cancellation));
+        Assert.Equal(1, permits);
+
+        // Critical bypasses the lock, so it reaches the provider and takes its permit.
+        var critical = (await Data.EmailsAsync(user, 1, NotificationPriority.Critical))[0];
+        Assert.IsType<DeliveryResult.Sent>(await worker.Deliverer.DeliverAsync(Counted(critical), Cancellation));
+        Assert.Equal(2, permits);
+    }
+
+    [Fact]
     public async Task Lock_WhileItHolds_DefersWithoutCountingOrCallingTheProvider_AndLiftsAtTheNextUtcMidnight()
     {
         var resend = await ResendAsync();

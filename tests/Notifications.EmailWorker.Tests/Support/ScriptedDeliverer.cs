@@ -37,6 +37,8 @@ internal sealed class ScriptedDeliverer(
 
     public async Task<DeliveryResult> DeliverAsync(DeliveryAttempt attempt, CancellationToken cancellationToken)
     {
+        // Like a real deliverer, right before its provider call: the rate limit tests time the calls.
+        await attempt.WaitForSendPermitAsync(cancellationToken);
         var received = new ReceivedAttempt(attempt.Job.Id, attempt.Number, attempt, DateTimeOffset.UtcNow, Activity.Current?.Context);
         _started.Enqueue(received);
         var result = await script(attempt, cancellationToken);
