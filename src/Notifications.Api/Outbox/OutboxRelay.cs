@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using Microsoft.EntityFrameworkCore;
+using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Notifications.Domain.Messaging;
 using Notifications.Domain.Model;
@@ -27,7 +27,6 @@ namespace Notifications.Api.Outbox;
 /// accepting work, since writing it only needs Postgres.
 /// </remarks>
 internal sealed partial class OutboxRelay(
-    IServiceScopeFactory scopeFactory,
     NpgsqlDataSource dataSource,
     OutboxRelayWake relayWake,
     IDatabase redis,
@@ -132,37 +131,30 @@ internal sealed partial class OutboxRelay(
     }
 
     /// <summary>Relays one batch; returns how many rows went out, or null when the batch failed (logged).</summary>
+    /// <remarks>
+    /// One transaction: claim and mark the rows in one statement, XADD them, un-mark the malformed ones, commit. Any
+    /// failure before the commit rolls the marks back, so the rows go out again later.
+    /// The commit does not wait for its WAL flush (<c>synchronous_commit = off</c>): losing it in a Postgres crash only
+    /// leaves rows undispatched that are already in their streams, and appending them again is harmless (at least once,
+    /// see above), while waiting for the flush put a disk write between every send and its delivery.
+    /// </remarks>
     private async Task<int?> TryDispatchBatchAsync(int batchSize, CancellationToken cancellationToken)
     {
         using var activity = ApiTelemetry.ActivitySource.StartActivity("outbox relay batch");
-        await using var scope = scopeFactory.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<NotificationsDbContext>();
-        IReadOnlyList<long> claimedIds = [];
+        IReadOnlyList<OutboxMessage> claimed = [];
         try
         {
-            var strategy = db.Database.CreateExecutionStrategy();
-            var dispatched = await strategy.ExecuteAsync(
-                async token =>
-                {
-                    db.ChangeTracker.Clear();
-                    await using var transaction = await db.Database.BeginTransactionAsync(token);
-                    var now = timeProvider.GetUtcNow();
-                    var claimed = await db.OutboxMessages
-                        .FromSql($"""
-                            SELECT * FROM outbox_messages
-                            WHERE dispatched_at IS NULL AND available_at <= {now}
-                            ORDER BY id LIMIT {batchSize} FOR UPDATE SKIP LOCKED
-                            """)
-                        .ToListAsync(token);
-                    claimedIds = [.. claimed.Select(message => message.Id)];
-                    var count = await AppendAsync(db, claimed, token);
-                    await db.SaveChangesAsync(token);
-                    await transaction.CommitAsync(token);
-                    return count;
-                },
-                cancellationToken);
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            claimed = await ClaimAsync(connection, batchSize, timeProvider.GetUtcNow(), cancellationToken);
+            var (dispatched, malformed) = await AppendAsync(claimed, cancellationToken);
+            if (malformed.Count > 0)
+            {
+                await LeaveUndispatchedAsync(connection, malformed, cancellationToken);
+            }
+            await transaction.CommitAsync(cancellationToken);
 
-            activity?.SetTag("notifications.outbox.claimed", claimedIds.Count);
+            activity?.SetTag("notifications.outbox.claimed", claimed.Count);
             activity?.SetTag("notifications.outbox.dispatched", dispatched);
             if (dispatched > 0)
             {
@@ -173,8 +165,8 @@ internal sealed partial class OutboxRelay(
         catch (Exception exception) when (exception is RedisException or TimeoutException)
         {
             activity?.SetStatus(ActivityStatusCode.Error, exception.Message);
-            Log.RedisUnavailable(logger, claimedIds.Count, exception);
-            await TryRecordFailedAttemptAsync(db, claimedIds, exception, cancellationToken);
+            Log.RedisUnavailable(logger, claimed.Count, exception);
+            await TryRecordFailedAttemptAsync(claimed, exception, cancellationToken);
             return null;
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -186,14 +178,61 @@ internal sealed partial class OutboxRelay(
     }
 
     /// <summary>
-    /// XADDs the claimed rows to their channels' streams, pipelined in id order on the one connection, then marks them
-    /// dispatched with one UPDATE (in the caller's transaction). Malformed rows are left undispatched with the error
-    /// recorded (saved by the caller).
+    /// Claims up to <paramref name="batchSize"/> undispatched rows that are due, oldest first, skipping rows another relay
+    /// holds, and marks them dispatched; in the caller's transaction, with an asynchronous commit (see above).
     /// </summary>
-    private async Task<int> AppendAsync(NotificationsDbContext db, List<OutboxMessage> claimed, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<OutboxMessage>> ClaimAsync(
+        NpgsqlConnection connection, int batchSize, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand("SET LOCAL synchronous_commit = off"),
+                new NpgsqlBatchCommand("""
+                    UPDATE outbox_messages SET dispatched_at = $1
+                    WHERE id IN (
+                        SELECT id FROM outbox_messages
+                        WHERE dispatched_at IS NULL AND available_at <= $1
+                        ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
+                    RETURNING id, job_id, channel, payload, traceparent, tracestate, created_at, available_at
+                    """)
+                {
+                    Parameters = { new() { Value = now }, new() { Value = batchSize } },
+                },
+            },
+        };
+        var claimed = new List<OutboxMessage>(batchSize);
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            claimed.Add(new OutboxMessage
+            {
+                Id = reader.GetInt64(0),
+                JobId = reader.GetGuid(1),
+                Channel = SnakeCaseEnum<DeliveryChannel>.FromName(reader.GetString(2)),
+                Payload = reader.GetFieldValue<JsonDocument>(3),
+                TraceParent = reader.IsDBNull(4) ? null : reader.GetString(4),
+                TraceState = reader.IsDBNull(5) ? null : reader.GetString(5),
+                CreatedAt = reader.GetFieldValue<DateTimeOffset>(6),
+                AvailableAt = reader.GetFieldValue<DateTimeOffset>(7),
+                DispatchedAt = now,
+            });
+        }
+        // RETURNING does not keep the subquery's order; streams get the rows oldest first.
+        claimed.Sort((left, right) => left.Id.CompareTo(right.Id));
+        return claimed;
+    }
+
+    /// <summary>
+    /// XADDs the claimed rows to their channels' streams, pipelined in id order on the one connection. Returns how many
+    /// went out, and the malformed rows, which were not appended.
+    /// </summary>
+    private async Task<(int Dispatched, List<(long Id, string Error)> Malformed)> AppendAsync(
+        IReadOnlyList<OutboxMessage> claimed, CancellationToken cancellationToken)
     {
         var appends = new List<Task<RedisResult>>(claimed.Count);
-        var appended = new List<long>(claimed.Count);
+        var malformed = new List<(long Id, string Error)>();
         var byChannel = new Dictionary<DeliveryChannel, int>();
         foreach (var row in claimed)
         {
@@ -205,8 +244,7 @@ internal sealed partial class OutboxRelay(
             catch (FormatException exception)
             {
                 // Left undispatched for an operator to repair; the rest of the batch still goes out.
-                row.Attempts++;
-                row.LastError = Truncate(exception.Message);
+                malformed.Add((row.Id, Truncate(exception.Message)));
                 Log.MalformedPayload(logger, row.Id, exception);
                 continue;
             }
@@ -221,48 +259,55 @@ internal sealed partial class OutboxRelay(
                 arguments[3 + 2 * index] = fields[index].Value;
             }
             appends.Add(redis.ExecuteAsync("XADD", arguments));
-            appended.Add(row.Id);
             byChannel[row.Channel] = byChannel.GetValueOrDefault(row.Channel) + 1;
         }
         await Task.WhenAll(appends).WaitAsync(RedisCommandTimeout, timeProvider, cancellationToken);
 
-        var now = timeProvider.GetUtcNow();
-        await db.OutboxMessages
-            .Where(message => appended.Contains(message.Id))
-            .ExecuteUpdateAsync(update => update.SetProperty(message => message.DispatchedAt, now), cancellationToken);
         foreach (var (channel, count) in byChannel)
         {
             DispatchedMessages.Add(count, new KeyValuePair<string, object?>("notifications.channel", SnakeCaseEnum<DeliveryChannel>.ToName(channel)));
         }
-        return appended.Count;
+        return (appends.Count, malformed);
+    }
+
+    /// <summary>Takes the dispatched mark off malformed rows, counting the attempt and recording why (in the batch's transaction).</summary>
+    private static async Task LeaveUndispatchedAsync(NpgsqlConnection connection, List<(long Id, string Error)> malformed, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("""
+            UPDATE outbox_messages AS message
+            SET dispatched_at = NULL, attempts = message.attempts + 1, last_error = failed.error
+            FROM unnest($1::bigint[], $2::text[]) AS failed (id, error)
+            WHERE message.id = failed.id
+            """, connection)
+        {
+            Parameters = { new() { Value = malformed.Select(row => row.Id).ToArray() }, new() { Value = malformed.Select(row => row.Error).ToArray() } },
+        };
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>
     /// Counts the failed attempt on rows the rolled-back batch had claimed, in a short statement of its own. Rows another
     /// relay dispatched meanwhile are left alone.
     /// </summary>
-    private async Task TryRecordFailedAttemptAsync(
-        NotificationsDbContext db, IReadOnlyList<long> claimedIds, Exception failure, CancellationToken cancellationToken)
+    private async Task TryRecordFailedAttemptAsync(IReadOnlyList<OutboxMessage> claimed, Exception failure, CancellationToken cancellationToken)
     {
-        if (claimedIds.Count == 0)
+        if (claimed.Count == 0)
         {
             return;
         }
         try
         {
-            var lastError = Truncate($"{failure.GetType().Name}: {failure.Message}");
-            db.ChangeTracker.Clear();
-            await db.OutboxMessages
-                .Where(message => claimedIds.Contains(message.Id) && message.DispatchedAt == null)
-                .ExecuteUpdateAsync(
-                    update => update
-                        .SetProperty(message => message.Attempts, message => message.Attempts + 1)
-                        .SetProperty(message => message.LastError, lastError),
-                    cancellationToken);
+            await using var command = dataSource.CreateCommand("""
+                UPDATE outbox_messages SET attempts = attempts + 1, last_error = $2
+                WHERE id = ANY($1) AND dispatched_at IS NULL
+                """);
+            command.Parameters.Add(new() { Value = claimed.Select(row => row.Id).ToArray() });
+            command.Parameters.Add(new() { Value = Truncate($"{failure.GetType().Name}: {failure.Message}") });
+            await command.ExecuteNonQueryAsync(cancellationToken);
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            Log.RecordAttemptFailed(logger, claimedIds.Count, exception);
+            Log.RecordAttemptFailed(logger, claimed.Count, exception);
         }
     }
 

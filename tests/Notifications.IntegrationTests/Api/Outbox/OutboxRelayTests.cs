@@ -41,6 +41,36 @@ public sealed class OutboxRelayTests(TestServers servers)
     }
 
     [Fact]
+    public async Task Relay_MalformedRow_StaysUndispatchedWithTheErrorRecorded_WhileTheRestOfItsBatchGoesOut()
+    {
+        var database = await TestDatabase.CreateMigratedDatabaseAsync(servers.Postgres);
+        var jobs = await InsertJobsAsync(database, 3, DeliveryChannel.InApp);
+        await using (var connection = new NpgsqlConnection(database))
+        {
+            await connection.OpenAsync(Cancellation);
+            await using var command = new NpgsqlCommand("UPDATE outbox_messages SET payload = '[1, 2]' WHERE job_id = $1", connection)
+            {
+                Parameters = { new() { Value = jobs[1].JobId } },
+            };
+            Assert.Equal(1, await command.ExecuteNonQueryAsync(Cancellation));
+        }
+
+        await using var relay = await OutboxRelayHost.StartAsync(database, servers.Redis.ConnectionString, NeverPoll);
+        await WaitUntilAsync(async () => (await OutboxRowsAsync(database)).Any(row => row.Attempts > 0), "the relay has tried the malformed row");
+
+        var rows = (await OutboxRowsAsync(database)).ToDictionary(row => row.JobId);
+        Assert.Null(rows[jobs[1].JobId].DispatchedAt);
+        Assert.True(rows[jobs[1].JobId].Attempts >= 1);
+        Assert.Contains("not a JSON object", rows[jobs[1].JobId].LastError);
+        Assert.NotNull(rows[jobs[0].JobId].DispatchedAt);
+        Assert.NotNull(rows[jobs[2].JobId].DispatchedAt);
+        var appended = (await StreamEntriesAsync(servers.Redis.ConnectionString, DeliveryChannel.InApp)).Select(message => message.JobId).ToList();
+        Assert.Contains(jobs[0].JobId, appended);
+        Assert.Contains(jobs[2].JobId, appended);
+        Assert.DoesNotContain(jobs[1].JobId, appended);
+    }
+
+    [Fact]
     public async Task Relay_WaitingForWork_IsWokenByAnotherProcesssNotification()
     {
         var database = await TestDatabase.CreateMigratedDatabaseAsync(servers.Postgres);
