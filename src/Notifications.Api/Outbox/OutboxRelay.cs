@@ -37,6 +37,9 @@ internal sealed partial class OutboxRelay(
     private static readonly ExponentialBackoff RetryDelay = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
     private const int LastErrorMaxLength = 2000;
 
+    /// <summary>How long the listening connection may stay silent before it is checked with a query.</summary>
+    private static readonly TimeSpan ListenerCheckInterval = TimeSpan.FromSeconds(30);
+
     /// <summary>How long one XADD may take before the batch counts as failed (Redis answers in about a millisecond).</summary>
     private static readonly TimeSpan RedisCommandTimeout = TimeSpan.FromSeconds(5);
 
@@ -105,7 +108,13 @@ internal sealed partial class OutboxRelay(
                 relayWake.Set();
                 while (true)
                 {
-                    await connection.WaitAsync(cancellationToken);
+                    if (!await connection.WaitAsync(ListenerCheckInterval, cancellationToken))
+                    {
+                        // Quiet for a while: prove the connection still answers, since one dropped silently on the way
+                        // (no FIN, no RST) would otherwise be waited on forever while the relay only polls.
+                        await using var check = new NpgsqlCommand("SELECT 1", connection);
+                        await check.ExecuteScalarAsync(cancellationToken);
+                    }
                 }
             }
             catch (Exception) when (cancellationToken.IsCancellationRequested)
