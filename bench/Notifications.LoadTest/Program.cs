@@ -25,9 +25,10 @@ if (string.Equals(options.Scenario, "sse", StringComparison.OrdinalIgnoreCase))
 }
 
 var run = new SendRun(client, options);
-await run.ExecuteAsync(options.Warmup, memory: null, cancellation.Token);
+await run.ExecuteAsync(options.Warmup, memory: null, cpu: null, cancellation.Token);
 using var memory = target.ProcessId is { } pid ? ProcessMemorySampler.Start(pid) : null;
-var result = await run.ExecuteAsync(options.Duration, memory, cancellation.Token);
+var cpu = CpuUsage.Start(target.ProcessId);
+var result = await run.ExecuteAsync(options.Duration, memory, cpu, cancellation.Token);
 result.Print(Console.Out);
 return result.Errors == 0 ? 0 : 1;
 

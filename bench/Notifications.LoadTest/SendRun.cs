@@ -21,7 +21,7 @@ internal sealed class SendRun(ProducerClient client, LoadTestOptions options)
 
     private bool IsBatch => string.Equals(options.Scenario, "batch", StringComparison.OrdinalIgnoreCase);
 
-    public async Task<RunResult> ExecuteAsync(TimeSpan duration, ProcessMemorySampler? memory, CancellationToken cancellationToken)
+    public async Task<RunResult> ExecuteAsync(TimeSpan duration, ProcessMemorySampler? memory, CpuUsage? cpu, CancellationToken cancellationToken)
     {
         var recorder = new RunRecorder();
         var stopwatch = Stopwatch.StartNew();
@@ -33,7 +33,7 @@ internal sealed class SendRun(ProducerClient client, LoadTestOptions options)
         {
             await RunClosedLoopAsync(duration, recorder, stopwatch, cancellationToken);
         }
-        return recorder.Complete(options, stopwatch.Elapsed, memory?.Stop());
+        return recorder.Complete(options, stopwatch.Elapsed, memory?.Stop(), cpu?.Stop());
     }
 
     private async Task RunOpenLoopAsync(TimeSpan duration, RunRecorder recorder, Stopwatch stopwatch, CancellationToken cancellationToken)
@@ -172,12 +172,12 @@ internal sealed class RunRecorder
         _errors.AddOrUpdate(reason, 1, (_, count) => count + 1);
     }
 
-    public RunResult Complete(LoadTestOptions options, TimeSpan elapsed, MemorySummary? memory)
+    public RunResult Complete(LoadTestOptions options, TimeSpan elapsed, MemorySummary? memory, CpuSummary? cpu)
     {
         var latencies = _latenciesMs.ToArray();
         Array.Sort(latencies);
         return new RunResult(options.Scenario, latencies.Length, Interlocked.Read(ref _acceptedRecipients),
-            _errors.ToDictionary(), elapsed, latencies, memory);
+            _errors.ToDictionary(), elapsed, latencies, memory, cpu);
     }
 }
 
@@ -188,7 +188,8 @@ internal sealed record RunResult(
     IReadOnlyDictionary<string, int> ErrorsByReason,
     TimeSpan Elapsed,
     double[] SortedLatenciesMs,
-    MemorySummary? ApiMemory)
+    MemorySummary? ApiMemory,
+    CpuSummary? Cpu)
 {
     public int Errors => ErrorsByReason.Values.Sum();
 
@@ -203,7 +204,10 @@ internal sealed record RunResult(
             .AppendLine($"errors             {Errors}" + (Errors > 0 ? $" ({string.Join(", ", ErrorsByReason.Select(pair => $"{pair.Key}: {pair.Value}"))})" : ""))
             .AppendLine(ApiMemory is { } memory
                 ? $"api RSS MB         peak {memory.PeakMegabytes:0}  mean {memory.MeanMegabytes:0}"
-                : "api RSS MB         unknown (API not started by the AppHost)");
+                : "api RSS MB         unknown (API not started by the AppHost)")
+            .AppendLine(Cpu is { } cpu && AcceptedRecipients > 0
+                ? $"CPU ms/notif.      api {cpu.Api.TotalMilliseconds / AcceptedRecipients:0.000}  postgres (every service's queries) {cpu.DatabaseBackends.TotalMilliseconds / AcceptedRecipients:0.000}"
+                : "CPU ms/notif.      unknown");
         output.Write(text);
     }
 

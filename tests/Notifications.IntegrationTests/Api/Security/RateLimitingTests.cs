@@ -1,5 +1,10 @@
 using System.Net;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Notifications.Api.Problems;
+using Notifications.Api.RateLimiting;
+using Notifications.Domain.Redis;
+using StackExchange.Redis;
 using static Notifications.IntegrationTests.Api.Security.ProblemAssertions;
 
 namespace Notifications.IntegrationTests.Api.Security;
@@ -115,6 +120,29 @@ public sealed class RateLimitingTests(TestServers servers)
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             Assert.False(response.Headers.Contains("RateLimit-Remaining"));
         });
+    }
+
+    [Fact]
+    public async Task Acquire_ManyConcurrentRequestsOfOnePartition_CountsEachOnceAndAllowsExactlyTheLimit()
+    {
+        const int requests = 300;
+        const int limit = 200;
+        using var redis = await ConnectionMultiplexer.ConnectAsync(servers.Redis.ConnectionString);
+        var settings = new UserRateLimitOptions { RedisTimeout = TimeSpan.FromMinutes(1) };
+        var limiter = new RedisFixedWindowRateLimiter(
+            redis.GetDatabase(), Options.Create(settings), _clock, NullLogger<RedisFixedWindowRateLimiter>.Instance);
+        var partition = $"producer:{NewUserId()}";
+
+        // Started together, most requests arrive while another's count is in flight and are counted in a shared call.
+        var decisions = await Task.WhenAll(Enumerable.Range(0, requests).Select(_ => Task.Run(() => limiter.AcquireAsync(partition, limit))));
+
+        Assert.All(decisions, decision => Assert.NotNull(decision));
+        var allowed = decisions.Where(decision => decision!.Value.IsAllowed).ToList();
+        Assert.Equal(limit, allowed.Count);
+        Assert.Equal(Enumerable.Range(0, limit), allowed.Select(decision => decision!.Value.Remaining).Order());
+        var window = FixedWindow.At(_clock.GetUtcNow(), settings.Window);
+        Assert.Equal(requests, (long)await redis.GetDatabase().StringGetAsync(RedisKeys.RateLimit(partition, window.Index)));
+        Assert.NotNull(await redis.GetDatabase().KeyTimeToLiveAsync(RedisKeys.RateLimit(partition, window.Index)));
     }
 
     private static string NewUserId() => $"user-{Guid.NewGuid():N}";
