@@ -56,6 +56,8 @@ try
         commandLine.Contains("worker_bench", StringComparison.Ordinal)
         || (commandLine.StartsWith("redis-server", StringComparison.Ordinal) && commandLine.Contains($":{redisPort}", StringComparison.Ordinal)));
     await run.DrainAsync(warmup, worker, token);
+    var settled = await worker.WaitUntilIdleAsync(TimeSpan.FromSeconds(60), token);
+    Console.WriteLine($"warm-up drained; the worker was idle {settled.TotalSeconds:0.0} s later");
     var result = options.Mode == "rate"
         ? await run.AtRateAsync(measured, options.Rate, worker, token)
         : await run.DrainAsync(measured, worker, token);

@@ -43,6 +43,16 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
 
     private const string StatusSql = "SELECT id, status, updated_at FROM delivery_jobs WHERE id = ANY($1)";
 
+    // For the claim's transaction only (the batch runs in one implicit transaction; set_config's is_local lasts until it
+    // ends): its commit does not wait for the WAL flush. A claim lost because Postgres crashed right after committing it
+    // is harmless: the entries stay pending (they are acknowledged only after the outcome is written), the job is
+    // claimable again and is attempted once they are reclaimed, and the provider's idempotency key (the job id) keeps a
+    // repeated send from sending twice. The same crash during the attempt fails the outcome write anyway, with the same
+    // result; and the outcome's own (synchronous) commit flushes the WAL up to it, claim included. Outcomes keep
+    // synchronous commit: one lost after its entry was acknowledged would lose the attempt's delivery log and leave the
+    // job to the stuck-job recovery.
+    private const string AsynchronousCommitSql = "SELECT set_config('synchronous_commit', 'off', true)";
+
     /// <summary>
     /// Claims the jobs that are waiting (queued, pending) or whose lease has run out; the others are returned with
     /// their current status.
@@ -56,6 +66,7 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
         {
             BatchCommands =
             {
+                new NpgsqlBatchCommand(AsynchronousCommitSql),
                 new NpgsqlBatchCommand(ClaimSql)
                 {
                     Parameters = { new() { Value = ids }, new() { Value = now }, new() { Value = now - lease } },
@@ -65,6 +76,7 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
         };
         await batch.PrepareAsync(cancellationToken);
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        await reader.NextResultAsync(cancellationToken);
 
         var claimed = new List<ClaimedJob>(ids.Length);
         while (await reader.ReadAsync(cancellationToken))

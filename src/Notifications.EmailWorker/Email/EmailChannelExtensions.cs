@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Notifications.EmailWorker.Delivery;
@@ -52,12 +51,17 @@ internal static class EmailChannelExtensions
         builder.Services.AddHttpClient(ResendEmailSender.HttpClientName)
             .ConfigureHttpClient((services, http) =>
             {
-                var resend = services.GetRequiredService<IOptions<EmailOptions>>().Value.Resend;
-                http.BaseAddress = resend.BaseUrl;
-                http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", resend.ApiKey);
-                // The sender bounds each call by Email:Resend:Timeout.
+                http.BaseAddress = services.GetRequiredService<IOptions<EmailOptions>>().Value.Resend.BaseUrl;
+                // The sender bounds each call by Email:Resend:Timeout, and sets the API key on each request.
                 http.Timeout = Timeout.InfiniteTimeSpan;
-            });
+            })
+            // Without the default resilience pipeline: it never retries a POST (the consumer retries, with back-off and
+            // the idempotency key), and its timeouts capped Email:Resend:Timeout at 10 s while costing two timers and
+            // several async layers per email. Without the request loggers too: they only log below the Warning level
+            // System.Net.Http.HttpClient is set to, yet open a logging scope per request. The provider call keeps its spans
+            // and metrics (System.Net.Http's own, and the sender's email.send span).
+            .ConfigureAdditionalHttpMessageHandlers((handlers, _) => handlers.Clear())
+            .RemoveAllLoggers();
         builder.Services.AddSingleton<IEmailSender>(services =>
             services.GetRequiredService<IOptions<EmailOptions>>().Value.EffectiveProvider switch
             {

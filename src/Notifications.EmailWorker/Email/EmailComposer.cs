@@ -56,7 +56,7 @@ internal sealed class EmailComposer
                 model["type"] = notification.Type;
                 model["category"] = notification.Category;
                 model["createdAt"] = Format(notification.CreatedAt);
-                model["data"] = ToTemplateValue(notification.DataJson);
+                model["data"] = ToTemplateValue(notification.Data);
                 unsubscribeUrl = _unsubscribeUrlPrefix + _tokens.Create(recipient.UserId, notification.Category);
                 model["unsubscribeScope"] = $"“{notification.Category}” emails";
                 break;
@@ -106,12 +106,6 @@ internal sealed class EmailComposer
     private static string Format(DateTimeOffset instant) => instant.UtcDateTime.ToString(DateFormat, CultureInfo.InvariantCulture);
 
     /// <summary>The producer's JSON data as dictionaries, lists and scalars, which templates can walk (<c>{{data.ipAddress}}</c>).</summary>
-    private static object? ToTemplateValue(string json)
-    {
-        using var document = JsonDocument.Parse(json);
-        return ToTemplateValue(document.RootElement);
-    }
-
     private static object? ToTemplateValue(JsonElement element) => element.ValueKind switch
     {
         JsonValueKind.Object => element.EnumerateObject().ToDictionary(property => property.Name, property => ToTemplateValue(property.Value), StringComparer.Ordinal),

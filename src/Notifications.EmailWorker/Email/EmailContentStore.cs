@@ -1,11 +1,15 @@
-using System.Threading.Channels;
+using System.Text.Json;
 using Notifications.Domain.Model;
+using Notifications.EmailWorker.Delivery;
 using Npgsql;
 
 namespace Notifications.EmailWorker.Email;
 
 /// <summary>The recipient as the users table has them.</summary>
-public sealed record EmailRecipient(string UserId, string? Address, string? DisplayName, bool EmailEnabled, DateTimeOffset? MutedUntil);
+public sealed record EmailRecipient(string UserId, string? Address, string? DisplayName, bool EmailEnabled, DateTimeOffset? MutedUntil)
+{
+    public static EmailRecipient From(User user) => new(user.Id, user.Email, user.DisplayName, user.EmailEnabled, user.MutedUntil);
+}
 
 /// <summary>What one email job delivers: a notification, or a digest's items.</summary>
 public abstract record EmailContent(EmailRecipient Recipient);
@@ -17,7 +21,7 @@ public sealed record NotificationEmailContent(
     string Category,
     string Title,
     string Body,
-    string DataJson,
+    JsonElement Data,
     DateTimeOffset CreatedAt,
     bool EmailAllowed) : EmailContent(Recipient);
 
@@ -28,17 +32,16 @@ public sealed record DigestEmailContent(EmailRecipient Recipient, IReadOnlyList<
 public sealed record DigestItem(string Type, string Category, string Title, string Body, DateTimeOffset CreatedAt);
 
 /// <summary>
-/// Loads what an email job needs: the recipient with the notification and the user's email preference for it, or, for
-/// a digest, the recipient and the digest's newest items with their total (one batch of two queries). Notification
-/// loads that arrive while earlier ones are in flight are answered together by one query (up to
-/// <see cref="MaximumBatch"/> jobs, at most <see cref="MaximumQueriesInFlight"/> queries at once): a lone job is loaded
-/// at once, and under load each job costs a row rather than a round trip. Items of a type or category the user has
-/// turned email off for since are left out of digests.
+/// Loads what an email job needs beyond what the consumer's claim already loaded. For a notification the claim brings
+/// the recipient and the notification, so only the user's email preference for it is looked up, and the lookups of
+/// attempts running side by side share one query (a <see cref="BatchingLoader{TKey,TValue}"/>): under load each job
+/// costs a row rather than a round trip. An attempt without them (the claim found the notification gone, or a caller
+/// other than the consumer) loads them here. A digest loads the recipient and the digest's newest items with their total
+/// (one batch of two queries); items of a type or category the user has turned email off for since are left out.
 /// </summary>
-internal sealed class EmailContentStore(NpgsqlDataSource dataSource)
+internal sealed class EmailContentStore : IAsyncDisposable
 {
-    public const int MaximumBatch = 128;
-    public const int MaximumQueriesInFlight = 4;
+    public const int MaximumBatch = 500;
 
     // The type rule wins over the category rule; no rule means email is allowed.
     private const string EmailAllowedSql = """
@@ -50,12 +53,17 @@ internal sealed class EmailContentStore(NpgsqlDataSource dataSource)
             true)
         """;
 
-    private const string NotificationsSql = $"""
-        SELECT r.ordinal, u.email, u.display_name, u.email_enabled, u.muted_until,
-               n.type, n.category, n.title, n.body, n.data::text, n.created_at, {EmailAllowedSql}
-        FROM unnest($1::text[], $2::uuid[]) WITH ORDINALITY AS r (user_id, notification_id, ordinal)
-        JOIN users u ON u.id = r.user_id
-        JOIN notifications n ON n.id = r.notification_id AND n.user_id = u.id
+    // One row per key asked, in the order asked (the rows stand in for notifications: same user, type and category).
+    private const string PreferencesSql = $"""
+        SELECT n.ordinal, {EmailAllowedSql}
+        FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS n (user_id, type, category, ordinal)
+        """;
+
+    private const string NotificationSql = """
+        SELECT u.email, u.display_name, u.email_enabled, u.muted_until, n.type, n.category, n.title, n.body, n.data::text, n.created_at
+        FROM notifications n
+        JOIN users u ON u.id = n.user_id
+        WHERE n.id = $1 AND n.user_id = $2
         """;
 
     private const string RecipientSql = "SELECT u.email, u.display_name, u.email_enabled, u.muted_until FROM users u WHERE u.id = $1";
@@ -69,101 +77,84 @@ internal sealed class EmailContentStore(NpgsqlDataSource dataSource)
         LIMIT $2
         """;
 
-    private readonly Channel<PendingLoad> _pending = Channel.CreateUnbounded<PendingLoad>();
-    private int _queriesInFlight;
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly BatchingLoader<PreferenceKey, bool> _preferences;
+
+    public EmailContentStore(NpgsqlDataSource dataSource)
+    {
+        _dataSource = dataSource;
+        _preferences = new BatchingLoader<PreferenceKey, bool>(LoadPreferencesAsync, MaximumBatch);
+    }
 
     /// <summary>Null when the recipient or the notification no longer exists.</summary>
-    public Task<EmailContent?> LoadAsync(DeliveryJob job, CancellationToken cancellationToken)
+    public async Task<EmailContent?> LoadAsync(DeliveryAttempt attempt, CancellationToken cancellationToken)
     {
+        var job = attempt.Job;
         if (job.Kind == DeliveryJobKind.Digest)
         {
-            return LoadDigestAsync(job, cancellationToken);
+            return await LoadDigestAsync(job, cancellationToken);
         }
-        var load = new PendingLoad(job.UserId, job.NotificationId!.Value);
-        _pending.Writer.TryWrite(load);
-        StartQueryIfRoom();
-        return load.Completion.Task.WaitAsync(cancellationToken);
+        if (attempt is { Notification: { } notification, Recipient: { } user })
+        {
+            var allowed = await _preferences.LoadAsync(new PreferenceKey(user.Id, notification.Type, notification.Category), cancellationToken);
+            return new NotificationEmailContent(
+                EmailRecipient.From(user),
+                notification.Type,
+                notification.Category,
+                notification.Title,
+                notification.Body,
+                notification.Data.RootElement,
+                notification.CreatedAt,
+                allowed);
+        }
+        return await LoadNotificationAsync(job, cancellationToken);
     }
 
-    private void StartQueryIfRoom()
+    private async Task<EmailContent?> LoadNotificationAsync(DeliveryJob job, CancellationToken cancellationToken)
     {
-        if (Interlocked.Increment(ref _queriesInFlight) <= MaximumQueriesInFlight)
+        await using var command = _dataSource.CreateCommand(NotificationSql);
+        command.Parameters.Add(new NpgsqlParameter { Value = job.NotificationId!.Value });
+        command.Parameters.Add(new NpgsqlParameter { Value = job.UserId });
+        EmailRecipient recipient;
+        string type, category, title, body;
+        JsonElement data;
+        DateTimeOffset createdAt;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
-            _ = LoadPendingAsync();
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return null;
+            }
+            recipient = ReadRecipient(job.UserId, reader);
+            (type, category, title, body) = (reader.GetString(4), reader.GetString(5), reader.GetString(6), reader.GetString(7));
+            data = JsonElement.Parse(reader.GetString(8));
+            createdAt = reader.GetFieldValue<DateTimeOffset>(9);
         }
-        else
-        {
-            Interlocked.Decrement(ref _queriesInFlight);
-        }
+        var allowed = await _preferences.LoadAsync(new PreferenceKey(job.UserId, type, category), cancellationToken);
+        return new NotificationEmailContent(recipient, type, category, title, body, data, createdAt, allowed);
     }
 
-    private async Task LoadPendingAsync()
+    private async Task<IReadOnlyDictionary<PreferenceKey, bool>> LoadPreferencesAsync(IReadOnlyCollection<PreferenceKey> keys, CancellationToken cancellationToken)
     {
-        try
+        var ordered = keys.ToArray();
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(PreferencesSql, connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = Array.ConvertAll(ordered, key => key.UserId) });
+        command.Parameters.Add(new NpgsqlParameter { Value = Array.ConvertAll(ordered, key => key.Type) });
+        command.Parameters.Add(new NpgsqlParameter { Value = Array.ConvertAll(ordered, key => key.Category) });
+        await command.PrepareAsync(cancellationToken);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var allowed = new Dictionary<PreferenceKey, bool>(ordered.Length);
+        while (await reader.ReadAsync(cancellationToken))
         {
-            var batch = new List<PendingLoad>();
-            while (_pending.Reader.TryRead(out var first))
-            {
-                batch.Add(first);
-                while (batch.Count < MaximumBatch && _pending.Reader.TryRead(out var next))
-                {
-                    batch.Add(next);
-                }
-                await LoadBatchAsync(batch);
-                batch.Clear();
-            }
+            allowed[ordered[(int)reader.GetInt64(0) - 1]] = reader.GetBoolean(1);
         }
-        finally
-        {
-            Interlocked.Decrement(ref _queriesInFlight);
-            // A load queued after the last read above, while every query slot looked taken, still gets a query.
-            if (_pending.Reader.TryPeek(out _))
-            {
-                StartQueryIfRoom();
-            }
-        }
-    }
-
-    private async Task LoadBatchAsync(List<PendingLoad> batch)
-    {
-        var found = new EmailContent?[batch.Count];
-        try
-        {
-            await using var command = dataSource.CreateCommand(NotificationsSql);
-            command.Parameters.Add(new NpgsqlParameter { Value = batch.ConvertAll(load => load.UserId).ToArray() });
-            command.Parameters.Add(new NpgsqlParameter { Value = batch.ConvertAll(load => load.NotificationId).ToArray() });
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                var index = (int)reader.GetInt64(0) - 1;
-                found[index] = new NotificationEmailContent(
-                    ReadRecipient(batch[index].UserId, reader, offset: 1),
-                    reader.GetString(5),
-                    reader.GetString(6),
-                    reader.GetString(7),
-                    reader.GetString(8),
-                    reader.GetString(9),
-                    reader.GetFieldValue<DateTimeOffset>(10),
-                    reader.GetBoolean(11));
-            }
-        }
-        catch (Exception exception)
-        {
-            foreach (var load in batch)
-            {
-                load.Completion.TrySetException(exception);
-            }
-            return;
-        }
-        for (var i = 0; i < batch.Count; i++)
-        {
-            batch[i].Completion.TrySetResult(found[i]);
-        }
+        return allowed;
     }
 
     private async Task<EmailContent?> LoadDigestAsync(DeliveryJob job, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection)
         {
             BatchCommands =
@@ -177,7 +168,7 @@ internal sealed class EmailContentStore(NpgsqlDataSource dataSource)
         {
             return null;
         }
-        var recipient = ReadRecipient(job.UserId, reader, offset: 0);
+        var recipient = ReadRecipient(job.UserId, reader);
         await reader.NextResultAsync(cancellationToken);
         var items = new List<DigestItem>();
         var total = 0;
@@ -189,17 +180,15 @@ internal sealed class EmailContentStore(NpgsqlDataSource dataSource)
         return new DigestEmailContent(recipient, items, total);
     }
 
-    private static EmailRecipient ReadRecipient(string userId, NpgsqlDataReader reader, int offset) => new(
+    /// <summary>Reads the recipient from the first four columns (email, display name, email enabled, muted until).</summary>
+    private static EmailRecipient ReadRecipient(string userId, NpgsqlDataReader reader) => new(
         userId,
-        reader.IsDBNull(offset) ? null : reader.GetString(offset),
-        reader.IsDBNull(offset + 1) ? null : reader.GetString(offset + 1),
-        reader.GetBoolean(offset + 2),
-        reader.IsDBNull(offset + 3) ? null : reader.GetFieldValue<DateTimeOffset>(offset + 3));
+        reader.IsDBNull(0) ? null : reader.GetString(0),
+        reader.IsDBNull(1) ? null : reader.GetString(1),
+        reader.GetBoolean(2),
+        reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3));
 
-    private sealed class PendingLoad(string userId, Guid notificationId)
-    {
-        public string UserId { get; } = userId;
-        public Guid NotificationId { get; } = notificationId;
-        public TaskCompletionSource<EmailContent?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
+    public ValueTask DisposeAsync() => _preferences.DisposeAsync();
+
+    private readonly record struct PreferenceKey(string UserId, string Type, string Category);
 }

@@ -10,7 +10,7 @@ using StackExchange.Redis;
 namespace Notifications.EmailWorker.Email;
 
 /// <summary>
-/// The email channel: for a claimed job, loads the recipient and content, skips on purpose (email off, muted, no
+/// The email channel: for a claimed job, takes the recipient and content the claim loaded (loading what it lacks), skips on purpose (email off, muted, no
 /// address, unsubscribed), renders, checks the user's rate limit and takes a quota slot (high and critical priority
 /// bypass the quota but are counted; critical also bypasses the rate limit), then sends once through the configured
 /// provider, taking the channel's send permit only then (a deferral never waits behind the send rate limit). A slot and a rate-limit place are given back when the email is not sent, so the counters mean "sent".
@@ -41,7 +41,7 @@ internal sealed partial class EmailDeliverer(
         EmailContent? content;
         try
         {
-            content = await store.LoadAsync(job, cancellationToken);
+            content = await store.LoadAsync(attempt, cancellationToken);
         }
         catch (Exception exception) when (exception is NpgsqlException or TimeoutException && !cancellationToken.IsCancellationRequested)
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -223,6 +224,64 @@ public sealed class EmailDelivererTests(TestServers servers) : IAsyncLifetime
             Assert.Equal($"Title {i}", message.Subject);
             Assert.Contains($"Hi Reader {i},", message.Text);
             Assert.Contains($"Body {i}", message.Text);
+        }
+    }
+
+    [Fact]
+    public async Task DeliverAsync_WithTheNotificationAndRecipientOfTheClaim_SendsThoseWithoutLoadingThemAgain()
+    {
+        var user = await _data.UserAsync(displayName: "Stored Name");
+        var claimed = await _data.ClaimedAsync(await _data.EmailAsync(user, title: "Stored title"));
+        // What the claim read is what goes out, even once the rows have changed (or gone) since.
+        var attempt = claimed with
+        {
+            Notification = new Notification
+            {
+                Id = claimed.Notification!.Id, UserId = user, Type = "report.ready", Category = "reports", Title = "Claimed title",
+                Body = "Claimed body", Data = JsonDocument.Parse("{}"), CreatedAt = _clock.GetUtcNow(),
+            },
+            Recipient = new User
+            {
+                Id = user, Email = "claimed@example.test", DisplayName = "Claimed Name", CreatedAt = _clock.GetUtcNow(), UpdatedAt = _clock.GetUtcNow(),
+            },
+        };
+
+        Assert.IsType<DeliveryResult.Sent>(await _host.Deliverer.DeliverAsync(attempt, Cancellation));
+
+        var message = Assert.Single(await _data.MailboxAsync(attempt));
+        Assert.Equal("claimed@example.test", message.ToAddress);
+        Assert.Equal("Claimed title", message.Subject);
+        Assert.Contains("Hi Claimed Name,", message.Text);
+        Assert.Contains("Claimed body", message.Text);
+    }
+
+    [Fact]
+    public async Task DeliverAsync_ManyClaimedAtOnce_EachFollowsItsOwnUsersEmailPreference()
+    {
+        // The preference lookups of concurrent attempts are answered together by one query: each must get its own answer.
+        var attempts = new List<DeliveryAttempt>();
+        for (var i = 0; i < 40; i++)
+        {
+            var user = await _data.UserAsync();
+            if (i % 4 == 1)
+            {
+                await _data.DisableEmailForCategoryAsync(user, "reports");
+            }
+            attempts.Add(await _data.ClaimedAsync(await _data.EmailAsync(user, category: i % 8 == 5 ? "other" : "reports")));
+        }
+
+        var results = await Task.WhenAll(attempts.Select(attempt => Task.Run(() => _host.Deliverer.DeliverAsync(attempt, Cancellation))));
+
+        for (var i = 0; i < attempts.Count; i++)
+        {
+            if (i % 4 == 1 && i % 8 != 5)
+            {
+                Assert.Contains("turned off email for", Assert.IsType<DeliveryResult.Skipped>(results[i]).Reason);
+                Assert.Empty(await _data.MailboxAsync(attempts[i]));
+                continue;
+            }
+            Assert.IsType<DeliveryResult.Sent>(results[i]);
+            Assert.Single(await _data.MailboxAsync(attempts[i]));
         }
     }
 

@@ -86,6 +86,18 @@ internal sealed class EmailTestData(TestServers servers, TimeProvider clock)
         return attempts;
     }
 
+    /// <summary>The attempt as the consumer hands it over: with the notification and the recipient its claim loaded.</summary>
+    public async Task<DeliveryAttempt> ClaimedAsync(DeliveryAttempt attempt)
+    {
+        await using var context = TestDatabase.CreateContext(servers.DatabaseConnectionString);
+        return attempt with
+        {
+            Notification = await context.Notifications.AsNoTracking().SingleAsync(
+                notification => notification.Id == attempt.Job.NotificationId, TestContext.Current.CancellationToken),
+            Recipient = await context.Users.AsNoTracking().SingleAsync(user => user.Id == attempt.Job.UserId, TestContext.Current.CancellationToken),
+        };
+    }
+
     /// <summary>How many of these jobs reached the dev mailbox.</summary>
     public async Task<int> MailboxCountAsync(IEnumerable<DeliveryAttempt> attempts)
     {
