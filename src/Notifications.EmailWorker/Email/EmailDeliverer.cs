@@ -268,7 +268,8 @@ internal sealed partial class EmailDeliverer(
         [LoggerMessage(EventId = 5502, Level = LogLevel.Warning, Message = "Email job {JobId} not sent through {Provider} ({Outcome}): {Error}")]
         public static partial void NotSent(ILogger logger, Guid jobId, string provider, DeliveryOutcome outcome, string error);
 
-        [LoggerMessage(EventId = 5503, Level = LogLevel.Information, Message = "Email job {JobId} deferred: {Reason} It may go at {ResetsAt:O}")]
+        // Debug: while the quota is spent every normal email is deferred, and the lock itself is logged once as a warning.
+        [LoggerMessage(EventId = 5503, Level = LogLevel.Debug, Message = "Email job {JobId} deferred: {Reason} It may go at {ResetsAt:O}")]
         public static partial void QuotaDeferred(ILogger logger, Guid jobId, string reason, DateTimeOffset resetsAt);
 
         [LoggerMessage(EventId = 5504, Level = LogLevel.Information, Message = "Email job {JobId} deferred: user {UserId} reached the email rate limit; a place frees at {FreesAt:O}")]
