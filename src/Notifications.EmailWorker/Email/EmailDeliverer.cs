@@ -10,11 +10,12 @@ using StackExchange.Redis;
 namespace Notifications.EmailWorker.Email;
 
 /// <summary>
-/// The email channel: for a claimed job, takes the recipient and content the claim loaded (loading what it lacks), skips on purpose (email off, muted, no
-/// address, unsubscribed), renders, checks the user's rate limit and takes a quota slot (high and critical priority
-/// bypass the quota but are counted; critical also bypasses the rate limit), then sends once through the configured
-/// provider, taking the channel's send permit only then (a deferral never waits behind the send rate limit). A slot and a rate-limit place are given back when the email is not sent, so the counters mean "sent".
-/// Provider refusals and network failures are results, never exceptions.
+/// The email channel: for a claimed job, takes the recipient and content the claim loaded (loading what it lacks),
+/// skips on purpose (email off, muted, no address, unsubscribed), renders, checks the user's rate limit and takes a quota
+/// slot (high and critical priority bypass the quota but are counted; critical also bypasses the rate limit), then sends
+/// once through the configured provider, taking the channel's send permit only then (a deferral never waits behind the
+/// send rate limit). A slot and a rate-limit place are given back when the email is not sent, so the counters mean
+/// "sent". Provider refusals and network failures are results, never exceptions.
 /// </summary>
 internal sealed partial class EmailDeliverer(
     EmailContentStore store,
