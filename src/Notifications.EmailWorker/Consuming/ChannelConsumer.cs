@@ -61,7 +61,8 @@ internal sealed partial class ChannelConsumer : BackgroundService
     /// <summary>Attempts in flight.</summary>
     private readonly SemaphoreSlim _concurrency;
 
-    private readonly SendRateLimiter? _rateLimiter;
+    /// <summary>How an attempt waits for the channel's send rate limit (one delegate for all attempts); null when unlimited.</summary>
+    private readonly Func<CancellationToken, ValueTask>? _sendPermit;
 
     /// <summary>Entries whose jobs this consumer is working on, so a reclaim pass does not start them twice.</summary>
     private readonly ConcurrentDictionary<string, byte> _entriesInFlight = new(StringComparer.Ordinal);
@@ -101,7 +102,7 @@ internal sealed partial class ChannelConsumer : BackgroundService
         _window = new SemaphoreSlim(InFlightBatches * _options.BatchSize);
         _concurrency = new SemaphoreSlim(_options.MaxConcurrencyFor(channel));
         var rateLimit = _options.SendRateLimitFor(channel);
-        _rateLimiter = rateLimit > 0 ? new SendRateLimiter(channel, rateLimit, redis, timeProvider, logger) : null;
+        _sendPermit = rateLimit > 0 ? new SendRateLimiter(channel, rateLimit, redis, timeProvider, logger).AcquireAsync : null;
     }
 
     private string ChannelName => SnakeCaseEnum<DeliveryChannel>.ToName(_channel);
@@ -546,7 +547,7 @@ internal sealed partial class ChannelConsumer : BackgroundService
         {
             Notification = claimed.Notification,
             Recipient = claimed.User,
-            SendPermit = _rateLimiter is null ? null : _rateLimiter.AcquireAsync,
+            SendPermit = _sendPermit,
         };
         var attemptTimeout = _options.Lease / 2;
         using var timeout = new CancellationTokenSource(attemptTimeout, _timeProvider);
