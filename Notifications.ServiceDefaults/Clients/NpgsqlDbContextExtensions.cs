@@ -27,12 +27,12 @@ public static class NpgsqlDbContextExtensions
 
         builder.Services.TryAddSingleton(services =>
         {
-            var dataSource = new NpgsqlDataSourceBuilder(connectionString);
+            var dataSourceBuilder = new NpgsqlDataSourceBuilder(connectionString);
             // Pooled connections are not reset on return: the services keep no session state (locks and settings are
             // transaction-scoped, no temporary tables), and the reset ran several statements on every rent, over a
             // thousand a second under load.
-            dataSource.ConnectionStringBuilder.NoResetOnClose = true;
-            return dataSource.UseLoggerFactory(services.GetRequiredService<ILoggerFactory>()).Build();
+            dataSourceBuilder.ConnectionStringBuilder.NoResetOnClose = true;
+            return dataSourceBuilder.UseLoggerFactory(services.GetRequiredService<ILoggerFactory>()).Build();
         });
         builder.Services.AddDbContextPool<TContext>((services, options) => options.UseNpgsql(
             services.GetRequiredService<NpgsqlDataSource>(),
