@@ -292,6 +292,9 @@ public sealed class RealtimeApiTests : IAsyncDisposable
     public async Task Stream_EndsWhenTheHostStops()
     {
         await using var stream = await OpenStreamAsync(UserClient(await _data.SeedUserAsync()));
+        // A heartbeat comes only once the stream is placed in the inbox and waiting for events. Stopping earlier
+        // races the test server, which (unlike Kestrel) disposes the host without draining in-flight requests.
+        Assert.Equal(["heartbeat"], (await stream.ReadFrameAsync())?.Comments);
 
         _api.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
 
