@@ -98,7 +98,7 @@ public static class InboxApi
     }
 
     internal static async Task<Ok<UnreadCount>> GetUnreadCount(ClaimsPrincipal user, NotificationsDbContext db, CancellationToken cancellationToken) =>
-        TypedResults.Ok(new UnreadCount(await db.Notifications.InboxOf(user.GetUserId()).Unread().CountAsync(cancellationToken)));
+        TypedResults.Ok(new UnreadCount(await db.InboxCounters.UnreadCountOfAsync(user.GetUserId(), cancellationToken)));
 
     internal static async Task<Results<Ok<InboxNotification>, ValidationProblem, ProblemHttpResult>> UpdateNotification(
         Guid id,

@@ -147,7 +147,7 @@ internal sealed partial class UserEventStream(string userId, Guid? lastEventId) 
     /// <summary>Sends, oldest first, every inbox notification after the stream's position that it has not sent.</summary>
     private async Task CatchUpAsync(NotificationsDbContext db, HttpResponse response, CancellationToken cancellationToken)
     {
-        var unread = await db.Notifications.InboxOf(userId).Unread().CountAsync(cancellationToken);
+        var unread = await db.InboxCounters.UnreadCountOfAsync(userId, cancellationToken);
         while (true)
         {
             var batch = db.Notifications.AsNoTracking().InboxOf(userId);

@@ -11,6 +11,7 @@ public sealed class NotificationsDbContext(DbContextOptions<NotificationsDbConte
 {
     public DbSet<User> Users => Set<User>();
     public DbSet<Notification> Notifications => Set<Notification>();
+    public DbSet<InboxCounter> InboxCounters => Set<InboxCounter>();
     public DbSet<DeliveryJob> DeliveryJobs => Set<DeliveryJob>();
     public DbSet<DeliveryLog> DeliveryLogs => Set<DeliveryLog>();
     public DbSet<OutboxMessage> OutboxMessages => Set<OutboxMessage>();

@@ -4,16 +4,13 @@ using Npgsql;
 namespace Notifications.EmailWorker.InApp;
 
 /// <summary>
-/// How many unread, unarchived notifications a user has (the badge an in-app message carries), counted for every user of
-/// a group of concurrent attempts in one query through the <c>ix_notifications_unread</c> index.
+/// How many unread inbox notifications a user has (the badge an in-app message carries): the counters the database keeps
+/// in <c>inbox_counters</c>, read for every user of a group of concurrent attempts in one query. A user without a counter
+/// has none unread.
 /// </summary>
 internal sealed class UnreadNotificationCounts : IAsyncDisposable
 {
-    private const string CountSql = """
-        SELECT user_id, count(*)::int FROM notifications
-        WHERE user_id = ANY($1) AND read_at IS NULL AND archived_at IS NULL
-        GROUP BY user_id
-        """;
+    private const string CountSql = "SELECT user_id, unread FROM inbox_counters WHERE user_id = ANY($1)";
 
     private readonly BatchingLoader<string, int> _loader;
 

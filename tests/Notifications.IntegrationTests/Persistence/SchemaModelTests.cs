@@ -27,6 +27,7 @@ public sealed partial class SchemaModelTests(PostgresServerFixture postgres)
         [
             (await context.Users.ToListAsync(CancellationToken)).Count,
             (await context.Notifications.ToListAsync(CancellationToken)).Count,
+            (await context.InboxCounters.ToListAsync(CancellationToken)).Count,
             (await context.DeliveryJobs.ToListAsync(CancellationToken)).Count,
             (await context.DeliveryLogs.ToListAsync(CancellationToken)).Count,
             (await context.OutboxMessages.ToListAsync(CancellationToken)).Count,

@@ -78,6 +78,10 @@ internal static class InboxQueries
     public static IQueryable<Notification> InboxOf(this IQueryable<Notification> notifications, string userId) =>
         notifications.Where(notification => notification.UserId == userId && notification.ArchivedAt == null);
 
+    /// <summary>How many of the user's inbox notifications are unread, from the counter the database keeps.</summary>
+    public static Task<int> UnreadCountOfAsync(this IQueryable<InboxCounter> counters, string userId, CancellationToken cancellationToken) =>
+        counters.Where(counter => counter.UserId == userId).Select(counter => counter.Unread).FirstOrDefaultAsync(cancellationToken);
+
     /// <summary>Strictly older than <paramref name="position"/> (a row-value comparison the index serves).</summary>
     public static IQueryable<Notification> Before(this IQueryable<Notification> notifications, InboxPosition position)
     {
