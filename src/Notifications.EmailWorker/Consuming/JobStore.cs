@@ -22,11 +22,16 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
 {
     // The conditional UPDATE of the contract, for many ids at once; the joins load what deliverers need. The second
     // statement, in the same implicit transaction and round trip, tells the status of the ids that were not claimed.
-    private const string ClaimSql = """
+    //
+    // The status condition is a CASE so that no index on status can serve it and the rows are found by primary key.
+    // Written as `status IN (...) OR ...`, the prepared statement's generic plan looked the waiting jobs up in
+    // ix_delivery_jobs_status_updated_at, where every job leaves a dead 'queued' entry until vacuum removes it (a
+    // bitmap scan never marks them dead): under load a claim of 8 jobs walked 10,000 entries and took 29 ms.
+    internal const string ClaimSql = """
         WITH claimed AS (
             UPDATE delivery_jobs SET status = 'processing', updated_at = $2
             WHERE id = ANY($1)
-              AND (status IN ('queued', 'pending') OR (status = 'processing' AND updated_at < $3))
+              AND CASE status WHEN 'queued' THEN true WHEN 'pending' THEN true WHEN 'processing' THEN updated_at < $3 ELSE false END
             RETURNING id, kind, notification_id, user_id, channel, status, priority, attempts, recovery_count, scheduled_for,
                       processed_at, provider_message_id, last_error, digest_job_id, digest_period_key, digest_max_items,
                       created_at, updated_at
@@ -120,8 +125,9 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
     // Every outcome's job update, delivery log and retry outbox row in one statement. A row is written only while the
     // job still carries this worker's claim, so a worker whose lease ran out and was taken over cannot overwrite the
     // new owner's result; only the jobs actually updated get their log and outbox row. Retry rows are due later, so they
-    // raise no OutboxSignal: the relays' poll finds them once due.
-    private const string OutcomeSql = """
+    // raise no OutboxSignal: the relays' poll finds them once due. The claim check is a CASE for the reason given at
+    // ClaimSql: by primary key, not through the dead entries of the status index.
+    internal const string OutcomeSql = """
         WITH outcome AS (
             SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::int[], $5::timestamptz[], $6::timestamptz[], $7::text[], $8::text[])
                 AS o(job_id, claimed_at, status, attempt_increment, scheduled_for, processed_at, provider_message_id, last_error)
@@ -135,7 +141,7 @@ internal sealed class JobStore(NpgsqlDataSource dataSource)
                 last_error = COALESCE(o.last_error, j.last_error),
                 updated_at = $9
             FROM outcome o
-            WHERE j.id = o.job_id AND j.status = 'processing' AND j.updated_at = o.claimed_at
+            WHERE j.id = o.job_id AND CASE j.status WHEN 'processing' THEN j.updated_at = o.claimed_at ELSE false END
             RETURNING j.id
         ), logs AS (
             INSERT INTO delivery_logs (id, job_id, attempt, channel, provider, outcome, http_status_code, response_excerpt, duration_ms, error, created_at)
