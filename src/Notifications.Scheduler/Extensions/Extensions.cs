@@ -36,6 +36,7 @@ internal static class Extensions
         builder.Services.AddSingleton<IValidateOptions<SchedulerOptions>, SchedulerOptionsValidator>();
         builder.Services.AddOptions<SchedulerOptions>().BindConfiguration(SchedulerOptions.SectionName).ValidateOnStart();
         builder.AddWebhookAlerts();
+        builder.AddEmailQuota();
 
         builder.Services.AddSingleton<CronRunAlerts>();
         builder.Services.AddSingleton<CronJobRunner>();

@@ -75,6 +75,58 @@ public sealed class DeferredReleaseTests(TestServers servers)
     }
 
     [Fact]
+    public async Task QuotaGatedEmail_IsReleasedOnlyAsFarAsTheQuotaHasSlotsLeft_LessWhatIsAlreadyOnItsWay()
+    {
+        await using var host = await CronJobsHost.StartAsync(servers);
+        await host.Redis.KeyDeleteAsync(RedisKeys.EmailQuotaLock);
+        var user = await host.Data.UserAsync(Now);
+        var due = Now.AddMinutes(-1);
+        await host.Data.JobAsync(user, DeliveryJobStatus.Queued, Now.AddMinutes(-2));
+        var normalOld = await host.Data.JobAsync(user, DeliveryJobStatus.Deferred, Now.AddHours(-4), due);
+        var lowOld = await host.Data.JobAsync(user, DeliveryJobStatus.Deferred, Now.AddHours(-5), due, priority: NotificationPriority.Low);
+        var normalNew = await host.Data.JobAsync(user, DeliveryJobStatus.Deferred, Now.AddHours(-1), due);
+        var normalNewest = await host.Data.JobAsync(user, DeliveryJobStatus.Deferred, Now.AddMinutes(-30), due);
+        var high = await host.Data.JobAsync(user, DeliveryJobStatus.Deferred, Now.AddHours(-1), due, priority: NotificationPriority.High);
+        var inApp = await host.Data.JobAsync(user, DeliveryJobStatus.Deferred, Now.AddHours(-1), due, channel: DeliveryChannel.InApp);
+        var dayKey = RedisKeys.EmailQuotaDay(DateOnly.FromDateTime(Now.UtcDateTime));
+        // The default daily limit is 100: 3 slots left, 1 of them for the queued email.
+        await host.Redis.StringSetAsync(dayKey, 97, TimeSpan.FromMinutes(5));
+        try
+        {
+            var outcome = await host.RunAsync(CronJobCatalog.DeferredRelease);
+
+            Assert.Equal(4, outcome.Counts.Completed);
+            Assert.All(await host.Data.GetJobsAsync([high, inApp, normalOld, normalNew]), job => Assert.Equal(DeliveryJobStatus.Queued, job.Status));
+            Assert.All(await host.Data.GetJobsAsync([normalNewest, lowOld]), job => Assert.Equal(DeliveryJobStatus.Deferred, job.Status));
+
+            await host.RunAsync(CronJobCatalog.DeferredRelease);
+
+            Assert.All(await host.Data.GetJobsAsync([normalNewest, lowOld]), job => Assert.Equal(DeliveryJobStatus.Deferred, job.Status));
+        }
+        finally
+        {
+            await host.Redis.KeyDeleteAsync(dayKey);
+        }
+    }
+
+    [Fact]
+    public async Task WithTheQuotaDisabled_AllDueEmailIsReleased()
+    {
+        await using var host = await CronJobsHost.StartAsync(servers, new Dictionary<string, string?> { ["Email:Quota:Enabled"] = "false" });
+        await host.Redis.KeyDeleteAsync(RedisKeys.EmailQuotaLock);
+        var user = await host.Data.UserAsync(Now);
+        var jobs = new List<Guid>();
+        for (var index = 0; index < 150; index++)
+        {
+            jobs.Add(await host.Data.JobAsync(user, DeliveryJobStatus.Deferred, Now.AddHours(-1), Now.AddMinutes(-1)));
+        }
+
+        await host.RunAsync(CronJobCatalog.DeferredRelease);
+
+        Assert.All(await host.Data.GetJobsAsync(jobs), job => Assert.Equal(DeliveryJobStatus.Queued, job.Status));
+    }
+
+    [Fact]
     public async Task ReleasingJobs_SignalsTheOutboxRelaysAsTheBatchCommits_AndARunThatReleasesNothingDoesNot()
     {
         await using var host = await CronJobsHost.StartAsync(servers);
