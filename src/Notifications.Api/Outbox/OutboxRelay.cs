@@ -155,11 +155,12 @@ internal sealed partial class OutboxRelay(
         {
             await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            claimed = await ClaimAsync(connection, batchSize, timeProvider.GetUtcNow(), cancellationToken);
+            var now = timeProvider.GetUtcNow();
+            claimed = await ClaimAsync(connection, batchSize, now, cancellationToken);
             var (dispatched, malformed) = await AppendAsync(claimed, cancellationToken);
             if (malformed.Count > 0)
             {
-                await LeaveUndispatchedAsync(connection, malformed, cancellationToken);
+                await LeaveUndispatchedAsync(connection, malformed, now, cancellationToken);
             }
             await transaction.CommitAsync(cancellationToken);
 
@@ -279,17 +280,29 @@ internal sealed partial class OutboxRelay(
         return (appends.Count, malformed);
     }
 
-    /// <summary>Takes the dispatched mark off malformed rows, counting the attempt and recording why (in the batch's transaction).</summary>
-    private static async Task LeaveUndispatchedAsync(NpgsqlConnection connection, List<(long Id, string Error)> malformed, CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes the dispatched mark off malformed rows, counting the attempt and recording why (in the batch's transaction),
+    /// and puts their next attempt off: 1 s, doubling with each attempt, at most an hour. A payload that did not parse
+    /// will not parse on the next pass either (only someone mending the row helps); retried at once, it was claimed again
+    /// by every pass, an error logged each time.
+    /// </summary>
+    private static async Task LeaveUndispatchedAsync(
+        NpgsqlConnection connection, List<(long Id, string Error)> malformed, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("""
             UPDATE outbox_messages AS message
-            SET dispatched_at = NULL, attempts = message.attempts + 1, last_error = failed.error
+            SET dispatched_at = NULL, attempts = message.attempts + 1, last_error = failed.error,
+                available_at = $3 + least(interval '1 second' * power(2, least(message.attempts, 12)), interval '1 hour')
             FROM unnest($1::bigint[], $2::text[]) AS failed (id, error)
             WHERE message.id = failed.id
             """, connection)
         {
-            Parameters = { new() { Value = malformed.Select(row => row.Id).ToArray() }, new() { Value = malformed.Select(row => row.Error).ToArray() } },
+            Parameters =
+            {
+                new() { Value = malformed.Select(row => row.Id).ToArray() },
+                new() { Value = malformed.Select(row => row.Error).ToArray() },
+                new() { Value = now },
+            },
         };
         await command.ExecuteNonQueryAsync(cancellationToken);
     }

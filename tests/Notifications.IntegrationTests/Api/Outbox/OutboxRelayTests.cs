@@ -41,7 +41,7 @@ public sealed class OutboxRelayTests(TestServers servers)
     }
 
     [Fact]
-    public async Task Relay_MalformedRow_StaysUndispatchedWithTheErrorRecorded_WhileTheRestOfItsBatchGoesOut()
+    public async Task Relay_MalformedRow_StaysUndispatchedWithTheErrorRecordedAndItsNextAttemptPutOff_WhileTheRestOfItsBatchGoesOut()
     {
         var database = await TestDatabase.CreateMigratedDatabaseAsync(servers.Postgres);
         var jobs = await InsertJobsAsync(database, 3, DeliveryChannel.InApp);
@@ -55,6 +55,8 @@ public sealed class OutboxRelayTests(TestServers servers)
             Assert.Equal(1, await command.ExecuteNonQueryAsync(Cancellation));
         }
 
+        // Whole microseconds, as Postgres stores them.
+        var started = DateTimeOffset.UnixEpoch.AddMicroseconds((long)(DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).TotalMicroseconds);
         await using var relay = await OutboxRelayHost.StartAsync(database, servers.Redis.ConnectionString, NeverPoll);
         await WaitUntilAsync(async () => (await OutboxRowsAsync(database)).Any(row => row.Attempts > 0), "the relay has tried the malformed row");
 
@@ -62,6 +64,7 @@ public sealed class OutboxRelayTests(TestServers servers)
         Assert.Null(rows[jobs[1].JobId].DispatchedAt);
         Assert.True(rows[jobs[1].JobId].Attempts >= 1);
         Assert.Contains("not a JSON object", rows[jobs[1].JobId].LastError);
+        Assert.True(rows[jobs[1].JobId].AvailableAt >= started.AddSeconds(1), "the next attempt is put off by at least a second");
         Assert.NotNull(rows[jobs[0].JobId].DispatchedAt);
         Assert.NotNull(rows[jobs[2].JobId].DispatchedAt);
         var appended = (await StreamEntriesAsync(servers.Redis.ConnectionString, DeliveryChannel.InApp)).Select(message => message.JobId).ToList();
