@@ -68,4 +68,11 @@ public static class RedisKeys
 
     /// <summary>The pattern (for SCAN) matching every <see cref="ProviderCircuit"/> key.</summary>
     public const string ProviderCircuitPattern = Prefix + "circuit:*";
+
+    /// <summary>
+    /// Present while the worker process reading its delivery streams as <paramref name="consumerName"/> runs: each of
+    /// its consumers refreshes it on every maintenance pass, and it expires soon after the process ends. A stream
+    /// consumer without it belongs to an ended worker.
+    /// </summary>
+    public static string WorkerAlive(string consumerName) => $"{Prefix}worker:{consumerName}";
 }

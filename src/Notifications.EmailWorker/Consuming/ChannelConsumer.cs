@@ -579,11 +579,16 @@ internal sealed partial class ChannelConsumer : BackgroundService
             {
                 try
                 {
+                    await _stream!.ReportAliveAsync(_options.ReclaimInterval * 4, stoppingToken);
                     await ReclaimAsync(stoppingToken);
-                    if (await _stream!.GetGroupStateAsync(stoppingToken) is { } state)
+                    if (await _stream.GetGroupStateAsync(stoppingToken) is { } state)
                     {
                         WorkerMetrics.RecordStreamState(_stream.Name, state.Lag, state.Pending);
                         await _stream.TrimAcknowledgedAsync(state, stoppingToken);
+                    }
+                    if (await _stream.RemoveEndedConsumersAsync(_options.IdleConsumerRemoval, stoppingToken) is { Count: > 0 } removed)
+                    {
+                        Log.IdleConsumersRemoved(_logger, removed.Count, _stream.Name, _options.IdleConsumerRemoval, string.Join(", ", removed));
                     }
                     _breaker.ReportNotClosed();
                 }
@@ -725,7 +730,11 @@ internal sealed partial class ChannelConsumer : BackgroundService
         [LoggerMessage(EventId = 5021, Level = LogLevel.Debug, Message = "Job {JobId} waited {Waited} for its attempt; its lease was renewed")]
         public static partial void LeaseRenewed(ILogger logger, Guid jobId, TimeSpan waited);
 
-        [LoggerMessage(EventId = 5019, Level = LogLevel.Warning, Message = "Maintenance of {Stream} (reclaim, lag, trim) failed; retrying at the next interval")]
+        [LoggerMessage(EventId = 5022, Level = LogLevel.Information,
+            Message = "Removed {Count} consumers of ended workers from {Stream} (not running, nothing pending, silent for over {Idle}): {Consumers}")]
+        public static partial void IdleConsumersRemoved(ILogger logger, int count, string stream, TimeSpan idle, string consumers);
+
+        [LoggerMessage(EventId = 5019, Level = LogLevel.Warning, Message = "Maintenance of {Stream} (reclaim, lag, trim, idle consumers) failed; retrying at the next interval")]
         public static partial void MaintenanceFailed(ILogger logger, string stream, Exception exception);
     }
 }

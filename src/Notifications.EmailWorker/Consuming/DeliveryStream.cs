@@ -1,4 +1,5 @@
 using Notifications.Domain.Messaging;
+using Notifications.Domain.Redis;
 using StackExchange.Redis;
 
 namespace Notifications.EmailWorker.Consuming;
@@ -132,6 +133,50 @@ internal sealed class DeliveryStream(string streamName, string consumerName, IDa
                 pending > 0 ? (string?)summary[1] : null);
         }
         return null;
+    }
+
+    // Deleting a consumer drops its pending entries from the group, so the checks and the delete are one atomic step:
+    // a worker that came back, or read again since XINFO answered, keeps its name and its entries.
+    private const string RemoveIfEndedScript = """
+        if redis.call('EXISTS', KEYS[2]) == 1 or #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) > 0 then
+            return 0
+        end
+        redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+        return 1
+        """;
+
+    /// <summary>Marks this worker as running (<see cref="RedisKeys.WorkerAlive"/>) for <paramref name="ttl"/>.</summary>
+    public async Task ReportAliveAsync(TimeSpan ttl, CancellationToken cancellationToken) =>
+        await redis.StringSetAsync(RedisKeys.WorkerAlive(consumerName), 1, ttl).WaitAsync(CommandTimeout, cancellationToken);
+
+    /// <summary>
+    /// Removes the group's consumers that belong to ended workers: no <see cref="RedisKeys.WorkerAlive"/> mark, nothing
+    /// pending, and no read for at least <paramref name="idle"/>. Every worker process reads under a name of its own, so
+    /// each restart, deployment or scale-in leaves one behind. An ended worker's entries are reclaimed first (after
+    /// <see cref="WorkerOptions.ReclaimMinIdle"/>), so no entry leaves the pending list this way. Returns the names removed.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> RemoveEndedConsumersAsync(TimeSpan idle, CancellationToken cancellationToken)
+    {
+        var consumers = (RedisResult[])(await redis.ExecuteAsync("XINFO", "CONSUMERS", streamName, DeliveryStreams.ConsumerGroup)
+            .WaitAsync(CommandTimeout, cancellationToken))!;
+        var removed = new List<string>();
+        foreach (var consumer in consumers)
+        {
+            var fields = ToDictionary((RedisResult[])consumer!);
+            var name = (string)fields["name"]!;
+            if (name == consumerName || (long)fields["pending"] > 0 || (long)fields["idle"] < (long)idle.TotalMilliseconds)
+            {
+                continue;
+            }
+            var result = await redis.ScriptEvaluateAsync(
+                    RemoveIfEndedScript, [streamName, RedisKeys.WorkerAlive(name)], [DeliveryStreams.ConsumerGroup, name])
+                .WaitAsync(CommandTimeout, cancellationToken);
+            if ((long)result == 1)
+            {
+                removed.Add(name);
+            }
+        }
+        return removed;
     }
 
     /// <summary>

@@ -56,6 +56,13 @@ public sealed class WorkerOptions
     /// </summary>
     public TimeSpan ReclaimInterval { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// How long a consumer of an ended worker (one that no longer marks itself running, with nothing pending) must have
+    /// been silent before the maintenance removes it from the group. Every worker process reads under a name of its own,
+    /// so each restart, deployment or scale-in leaves one behind. Default 1 hour.
+    /// </summary>
+    public TimeSpan IdleConsumerRemoval { get; set; } = TimeSpan.FromHours(1);
+
     public CircuitBreakerOptions CircuitBreaker { get; set; } = new();
 
     /// <summary>The concurrency of <paramref name="channel"/>: its override, else <see cref="MaxConcurrency"/>.</summary>
@@ -132,6 +139,7 @@ internal sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
         Range(failures, $"{section}:Lease", options.Lease, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
         Range(failures, $"{section}:ReclaimMinIdle", options.ReclaimMinIdle, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1));
         Range(failures, $"{section}:ReclaimInterval", options.ReclaimInterval, TimeSpan.FromMilliseconds(50), TimeSpan.FromMinutes(10));
+        Range(failures, $"{section}:IdleConsumerRemoval", options.IdleConsumerRemoval, TimeSpan.FromMilliseconds(100), TimeSpan.FromDays(30));
 
         var breaker = options.CircuitBreaker;
         const string breakerSection = $"{section}:CircuitBreaker";

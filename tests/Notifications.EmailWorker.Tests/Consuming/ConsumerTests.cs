@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Notifications.Domain.Messaging;
 using Notifications.Domain.Model;
+using Notifications.Domain.Redis;
 using Notifications.EmailWorker.Consuming;
 using Notifications.EmailWorker.Delivery;
 using Notifications.EmailWorker.Tests.Support;
@@ -310,5 +311,48 @@ public sealed class ConsumerTests(TestServers servers)
 
         await context.WaitForStatusAsync([jobs[1].Id], DeliveryJobStatus.Sent);
         Assert.Equal(1, deliverer.CallsFor(jobs[1].Id));
+    }
+
+    [Fact]
+    public async Task ConsumersOfEndedWorkers_WithNothingPending_AreRemoved_WhileRunningWorkersAndPendingEntriesStay()
+    {
+        await using var context = await WorkerTestContext.CreateAsync(servers);
+        var jobs = await context.CreateJobsAsync(await context.CreateUserAsync(), 2);
+        var stream = DeliveryStreams.For(DeliveryChannel.Email);
+        await context.AppendAsync(jobs[0]);
+        // Two ended workers: one whose entries were all acknowledged, one that left an entry pending.
+        await context.Redis.ExecuteAsync("XGROUP", "CREATE", stream, DeliveryStreams.ConsumerGroup, "0");
+        await context.Redis.ExecuteAsync("XGROUP", "CREATECONSUMER", stream, DeliveryStreams.ConsumerGroup, "ended-idle");
+        await context.Redis.ExecuteAsync("XREADGROUP", "GROUP", DeliveryStreams.ConsumerGroup, "ended-with-pending", "COUNT", "1", "STREAMS", stream, ">");
+        var settings = new Dictionary<string, string?>
+        {
+            ["Worker:IdleConsumerRemoval"] = "00:00:01",
+            // The pending entry is not reclaimed during the test, so its consumer must be kept for it.
+            ["Worker:ReclaimMinIdle"] = "01:00:00",
+        };
+        // Two running workers: the one that takes the job must be kept by the other's maintenance too.
+        await context.StartWorkerAsync(ScriptedDeliverer.Succeeding(), settings);
+        await context.StartWorkerAsync(ScriptedDeliverer.Succeeding(), settings);
+        await context.AppendAsync(jobs[1]);
+        await context.WaitForStatusAsync([jobs[1].Id], DeliveryJobStatus.Sent);
+
+        await context.WaitUntilAsync(async () => !(await ConsumersAsync(context, stream)).ContainsKey("ended-idle"), "the ended worker's consumer is removed");
+        // The running worker's consumer, silent since it took the job, stays past the idle time: it marks itself running.
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+
+        var consumers = await ConsumersAsync(context, stream);
+        Assert.Equal(1, consumers["ended-with-pending"]);
+        var running = Assert.Single(consumers.Keys, name => name != "ended-with-pending");
+        Assert.Equal(0, consumers[running]);
+        Assert.True(await context.Redis.KeyExistsAsync(RedisKeys.WorkerAlive(running)));
+        Assert.Equal(1, await context.PendingEntriesAsync(DeliveryChannel.Email));
+    }
+
+    /// <summary>The group's consumers and how many entries each has pending.</summary>
+    private static async Task<Dictionary<string, long>> ConsumersAsync(WorkerTestContext context, string stream)
+    {
+        var consumers = (RedisResult[])(await context.Redis.ExecuteAsync("XINFO", "CONSUMERS", stream, DeliveryStreams.ConsumerGroup))!;
+        return consumers.Select(consumer => (RedisResult[])consumer!)
+            .ToDictionary(fields => (string)fields[1]!, fields => (long)fields[3]);
     }
 }
