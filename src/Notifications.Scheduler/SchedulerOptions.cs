@@ -151,4 +151,11 @@ public sealed class CronAlertSettings
 
     /// <summary>Alert when a run met at least this many processing errors (a batch or a step that threw). Default 3.</summary>
     public int ProcessingErrorsThreshold { get; set; } = 3;
+
+    /// <summary>
+    /// After an alert about a cron job, the alerts of the same kind about that job (it failed; it had failures; runs were
+    /// orphaned) within this time are logged but not posted, across every scheduler replica: a job failing every minute
+    /// posts once an hour, not once a run. Zero posts every one. Default 1 hour.
+    /// </summary>
+    public TimeSpan RepeatCooldown { get; set; } = TimeSpan.FromHours(1);
 }

@@ -54,6 +54,10 @@ internal sealed class SchedulerOptionsValidator : IValidateOptions<SchedulerOpti
         Range(failures, $"{section}:Alerts:ErrorRateMinimumItems", alerts.ErrorRateMinimumItems, 1, int.MaxValue);
         Range(failures, $"{section}:Alerts:FailedItemsThreshold", alerts.FailedItemsThreshold, 1, int.MaxValue);
         Range(failures, $"{section}:Alerts:ProcessingErrorsThreshold", alerts.ProcessingErrorsThreshold, 1, int.MaxValue);
+        if (alerts.RepeatCooldown < TimeSpan.Zero || alerts.RepeatCooldown > TimeSpan.FromDays(1))
+        {
+            failures.Add($"{section}:Alerts:RepeatCooldown must be between 00:00:00 and 1.00:00:00 (was {alerts.RepeatCooldown:c}).");
+        }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

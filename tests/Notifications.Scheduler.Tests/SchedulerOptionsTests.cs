@@ -14,6 +14,7 @@ public sealed class SchedulerOptionsTests(TestServers servers)
     [InlineData("Scheduler:StuckJobs:Threshold", "00:00:10", "Scheduler:StuckJobs:Threshold must be between 00:01:00")]
     [InlineData("Scheduler:Retention:DeliveryLogAge", "00:00:00", "Scheduler:Retention:DeliveryLogAge must be between")]
     [InlineData("Scheduler:Alerts:ErrorRateThreshold", "1.5", "Scheduler:Alerts:ErrorRateThreshold must be at least 0 and less than 1")]
+    [InlineData("Scheduler:Alerts:RepeatCooldown", "2.00:00:00", "Scheduler:Alerts:RepeatCooldown must be between 00:00:00 and 1.00:00:00")]
     public async Task Start_WithABadSetting_FailsNamingTheSetting(string key, string value, string expected)
     {
         var database = await TestDatabase.CreateMigratedDatabaseAsync(servers.Postgres);

@@ -70,6 +70,12 @@ public static class RedisKeys
     public const string ProviderCircuitPattern = Prefix + "circuit:*";
 
     /// <summary>
+    /// Set when an alert of <paramref name="kind"/> about cron job <paramref name="jobName"/> is posted, expiring after the
+    /// scheduler's repeat cooldown: while it exists, alerts of that kind about that job are not posted again.
+    /// </summary>
+    public static string CronAlertCooldown(string jobName, string kind) => $"{Prefix}alert:cron:{jobName}:{kind}";
+
+    /// <summary>
     /// Present while the worker process reading its delivery streams as <paramref name="consumerName"/> runs: each of
     /// its consumers refreshes it on every maintenance pass, and it expires soon after the process ends. A stream
     /// consumer without it belongs to an ended worker.

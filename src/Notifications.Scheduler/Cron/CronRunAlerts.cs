@@ -3,16 +3,19 @@ using Microsoft.Extensions.Options;
 using Notifications.Domain.Alerts;
 using Notifications.Domain.Model;
 using Notifications.Domain.Persistence;
+using Notifications.Domain.Redis;
+using StackExchange.Redis;
 
 namespace Notifications.Scheduler.Cron;
 
 /// <summary>
 /// Tells the operators (Slack/Discord through <see cref="IAlertSender"/>) about a cron run that failed, or that crossed
-/// one of the <see cref="CronAlertSettings"/> thresholds: one alert per run, naming every reason. Posting never fails
-/// the run.
+/// one of the <see cref="CronAlertSettings"/> thresholds: one alert per run, naming every reason, and no more than one
+/// of a kind per job within <see cref="CronAlertSettings.RepeatCooldown"/>. Posting never fails the run.
 /// </summary>
 internal sealed partial class CronRunAlerts(
     IAlertSender sender,
+    IDatabase redis,
     IOptions<SchedulerOptions> options,
     TimeProvider timeProvider,
     ILogger<CronRunAlerts> logger)
@@ -64,7 +67,7 @@ internal sealed partial class CronRunAlerts(
         {
             fields.Add(new("Error", error));
         }
-        await SendAsync(new Alert(
+        await SendAsync(outcome.JobName, failed ? "failed" : "failures", new Alert(
             failed ? $"Cron job {outcome.JobName} failed" : $"Cron job {outcome.JobName} had failures",
             failed ? AlertSeverity.Critical : AlertSeverity.Error,
             $"Cron job {outcome.JobName}: {string.Join("; ", reasons)}.",
@@ -74,7 +77,7 @@ internal sealed partial class CronRunAlerts(
 
     /// <summary>Runs of <paramref name="jobName"/> that died without recording their end were found and marked failed.</summary>
     public Task AlertOrphanedAsync(string jobName, int count, Guid markedBy, CancellationToken cancellationToken) =>
-        SendAsync(new Alert(
+        SendAsync(jobName, "orphaned", new Alert(
             $"Cron job {jobName}: {count} run(s) never finished",
             AlertSeverity.Error,
             $"Cron job {jobName}: {count} earlier run(s) were still 'running' when the next run started, so their scheduler " +
@@ -82,8 +85,13 @@ internal sealed partial class CronRunAlerts(
             [new("Job", jobName), new("Status", "FAILED"), new("Orphaned runs", count.ToString(CultureInfo.InvariantCulture)), new("Marked by execution", markedBy.ToString())],
             timeProvider.GetUtcNow()), cancellationToken);
 
-    private async Task SendAsync(Alert alert, CancellationToken cancellationToken)
+    private async Task SendAsync(string jobName, string kind, Alert alert, CancellationToken cancellationToken)
     {
+        if (!await TryStartCooldownAsync(jobName, kind))
+        {
+            Log.AlertHeldBack(logger, alert.Title, options.Value.Alerts.RepeatCooldown);
+            return;
+        }
         try
         {
             await sender.SendAsync(alert, cancellationToken);
@@ -95,8 +103,38 @@ internal sealed partial class CronRunAlerts(
         }
     }
 
+    /// <summary>
+    /// Whether no alert of this kind about this job was posted within the cooldown (and starts one). When Redis cannot
+    /// say, the alert goes: a repeated alert is better than a missing one.
+    /// </summary>
+    private async Task<bool> TryStartCooldownAsync(string jobName, string kind)
+    {
+        var cooldown = options.Value.Alerts.RepeatCooldown;
+        if (cooldown == TimeSpan.Zero)
+        {
+            return true;
+        }
+        try
+        {
+            return await redis.StringSetAsync(RedisKeys.CronAlertCooldown(jobName, kind), timeProvider.GetUtcNow().ToString("O"), cooldown, When.NotExists);
+        }
+        catch (Exception exception) when (exception is RedisException or TimeoutException)
+        {
+            Log.CooldownUnknown(logger, jobName, exception);
+            return true;
+        }
+    }
+
     private static partial class Log
     {
+        [LoggerMessage(EventId = 6011, Level = LogLevel.Information,
+            Message = "Not posting the alert '{Title}': one of its kind about this job was posted within the last {Cooldown}")]
+        public static partial void AlertHeldBack(ILogger logger, string title, TimeSpan cooldown);
+
+        [LoggerMessage(EventId = 6012, Level = LogLevel.Warning,
+            Message = "Could not read the alert cooldown of cron job {JobName} from Redis; posting the alert")]
+        public static partial void CooldownUnknown(ILogger logger, string jobName, Exception exception);
+
         [LoggerMessage(EventId = 6010, Level = LogLevel.Warning, Message = "Could not send the alert '{Title}'")]
         public static partial void AlertFailed(ILogger logger, string title, Exception exception);
     }

@@ -20,6 +20,7 @@ public sealed class OptionsValidationTests
             SendRateLimit = -1,
             MaxAttempts = 0,
             ReclaimInterval = TimeSpan.Zero,
+            IdleConsumerRemoval = TimeSpan.Zero,
             Channels = { ["push"] = new ChannelConsumerOptions { MaxConcurrency = 2 }, ["email"] = new ChannelConsumerOptions { SendRateLimit = -5 } },
             CircuitBreaker = { FailureRatio = 0, MinimumThroughput = 0, BreakDuration = TimeSpan.Zero },
         };
@@ -30,7 +31,7 @@ public sealed class OptionsValidationTests
         foreach (var key in new[]
         {
             "Worker:BatchSize", "Worker:ReadBlockTime", "Worker:MaxConcurrency", "Worker:SendRateLimit", "Worker:MaxAttempts",
-            "Worker:ReclaimInterval", "Worker:Channels:push is not a channel", "Worker:Channels:email:SendRateLimit",
+            "Worker:ReclaimInterval", "Worker:IdleConsumerRemoval", "Worker:Channels:push is not a channel", "Worker:Channels:email:SendRateLimit",
             "Worker:CircuitBreaker:FailureRatio", "Worker:CircuitBreaker:MinimumThroughput", "Worker:CircuitBreaker:BreakDuration",
         })
         {

@@ -1,9 +1,11 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Notifications.Domain.Model;
+using Notifications.Domain.Redis;
 using Notifications.Domain.Scheduling;
 using Notifications.Scheduler.Cron;
 using Notifications.Testing.Fakes;
+using StackExchange.Redis;
 
 namespace Notifications.Scheduler.Tests.Cron;
 
@@ -74,6 +76,40 @@ public sealed class CronRunTrackingTests(TestServers servers) : IAsyncLifetime
         Assert.Contains("Found: 3, Completed: 1, Failed: 0", fields["Results"]);
         Assert.Equal("the disk is full", fields["Error"]);
         Assert.Contains("Duration", fields.Keys);
+    }
+
+    [Fact]
+    public async Task AJobFailingRunAfterRun_PostsOncePerCooldown_WhileAnotherKindOfAlertStillPosts()
+    {
+        string[] cooldowns = [RedisKeys.CronAlertCooldown(CronJobCatalog.Retention, "failed"), RedisKeys.CronAlertCooldown(CronJobCatalog.Retention, "failures")];
+        var runs = 0;
+        await using var host = await StartAsync(async tally =>
+        {
+            await Task.Yield();
+            if (++runs <= 3)
+            {
+                throw new InvalidOperationException("the disk is full");
+            }
+            tally.Add(found: 4, completed: 1, failed: 3);
+        }, new Dictionary<string, string?> { ["Scheduler:Alerts:RepeatCooldown"] = "01:00:00" });
+        await host.Redis.KeyDeleteAsync([.. cooldowns.Select(key => (RedisKey)key)]);
+        try
+        {
+            for (var run = 0; run < 4; run++)
+            {
+                await host.RunAsync(CronJobCatalog.Retention);
+            }
+
+            var alerts = await _webhooks.WaitForRequestsAsync(FakeWebhookServer.SlackPath, 2);
+            Assert.Equal(
+                ["Cron job retention failed", "Cron job retention had failures"],
+                alerts.Select(alert => alert.Json.GetProperty("attachments")[0].GetProperty("title").GetString()));
+            Assert.Equal(2, _webhooks.DiscordMessages.Count);
+        }
+        finally
+        {
+            await host.Redis.KeyDeleteAsync([.. cooldowns.Select(key => (RedisKey)key)]);
+        }
     }
 
     [Fact]
@@ -156,11 +192,14 @@ public sealed class CronRunTrackingTests(TestServers servers) : IAsyncLifetime
 
     private Task<CronJobsHost> StartAsync(Func<CronRunTally, Task>? retention = null, Dictionary<string, string?>? settings = null)
     {
-        var all = new Dictionary<string, string?>(settings ?? [])
+        // Every alert posts unless a test asks for the cooldown: the tests share one Redis.
+        var all = new Dictionary<string, string?> { ["Scheduler:Alerts:RepeatCooldown"] = "00:00:00" };
+        foreach (var (key, value) in settings ?? [])
         {
-            ["Alerts:SlackWebhookUrl"] = _webhooks.SlackWebhookUrl.ToString(),
-            ["Alerts:DiscordWebhookUrl"] = _webhooks.DiscordWebhookUrl.ToString(),
-        };
+            all[key] = value;
+        }
+        all["Alerts:SlackWebhookUrl"] = _webhooks.SlackWebhookUrl.ToString();
+        all["Alerts:DiscordWebhookUrl"] = _webhooks.DiscordWebhookUrl.ToString();
         return CronJobsHost.StartAsync(servers, all, configure: retention is null ? null : services =>
             services.AddKeyedScoped<ICronJob>(CronJobCatalog.Retention, (_, _) => new StubJob(retention)));
     }
