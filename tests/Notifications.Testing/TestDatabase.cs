@@ -24,6 +24,12 @@ public static class TestDatabase
     public static NotificationsDbContext CreateContext(string connectionString) =>
         new(new DbContextOptionsBuilder<NotificationsDbContext>().UseNpgsql(connectionString).Options);
 
+    public static async Task ExecuteAsync(NpgsqlDataSource dataSource, string sql)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+    }
+
     public static async Task<T> ScalarAsync<T>(NpgsqlDataSource dataSource, string sql)
     {
         await using var command = dataSource.CreateCommand(sql);

@@ -64,10 +64,4 @@ public sealed class JobStorePlanTests(TestServers servers)
         }
         return string.Join('\n', plan);
     }
-
-    private static async Task ExecuteAsync(NpgsqlDataSource dataSource, string sql)
-    {
-        await using var command = dataSource.CreateCommand(sql);
-        await command.ExecuteNonQueryAsync(CancellationToken);
-    }
 }

@@ -164,10 +164,4 @@ public sealed class InboxCounterTests(PostgresServerFixture postgres)
             WHERE COALESCE(c.unread, 0) <> (SELECT count(*) FROM notifications n
                                             WHERE n.user_id = u.id AND n.read_at IS NULL AND n.archived_at IS NULL)
             """));
-
-    private static async Task ExecuteAsync(NpgsqlDataSource dataSource, string sql)
-    {
-        await using var command = dataSource.CreateCommand(sql);
-        await command.ExecuteNonQueryAsync(CancellationToken);
-    }
 }
